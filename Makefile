@@ -1,0 +1,43 @@
+# synth_agent: `make demo` (the main job) and `make test` (the whole suite).
+# `make setup` is idempotent: it reinstalls only when requirements.txt or setup.py changed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := libosmesa6 libegl1 libgl1-mesa-dri
+export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
+
+.PHONY: setup system-deps test lint demo up lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt setup.py package.xml
+	@bash tools/system_deps.sh $(SYSTEM_PACKAGES)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+	@echo "setup: $(VENV) ready ($$(du -sh $(VENV) | cut -f1))"
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check synth_agent test bench launch
+	$(BIN)/ruff format --check synth_agent test bench launch
+
+demo: setup
+	$(BIN)/synth-agent demo
+
+up: setup
+	$(BIN)/synth-agent up --sim
+
+lock:
+	rm -rf /tmp/synth_agent_lock && $(PYTHON) -m venv /tmp/synth_agent_lock
+	/tmp/synth_agent_lock/bin/pip install --quiet -r requirements.in
+	/tmp/synth_agent_lock/bin/pip freeze | $(PYTHON) tools/lock.py > requirements.txt
+
+clean:
+	rm -rf $(VENV) build install log .pytest_cache

@@ -1,0 +1,1 @@
+"""Thin rclpy shells around `synth_agent.core`: parameters, topics, QoS, timers, conversions."""
