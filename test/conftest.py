@@ -1,0 +1,50 @@
+"""Shared fixtures: a private ROS domain per test, real node processes, an in-process probe."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from synth_agent.env import apply_safe_defaults
+from synth_agent.testing import DomainLease, NodeProcess, Probe, clean_stale_shm, ros_env
+
+apply_safe_defaults()
+
+
+@pytest.fixture
+def domain_id():
+    """A ROS_DOMAIN_ID held by this test alone; Fast DDS leftovers are removed afterwards."""
+    lease = DomainLease()
+    yield lease.domain_id
+    lease.release()
+    clean_stale_shm()
+
+
+@pytest.fixture
+def env(domain_id):
+    """Environment for child processes on this test's domain."""
+    return ros_env(domain_id)
+
+
+@pytest.fixture
+def launch(env, tmp_path):
+    """Start processes: `launch(["safety_gate", "--ros-args", ...])`; all stopped at teardown."""
+    started: list[NodeProcess] = []
+
+    def _launch(cmd: list[str], name: str | None = None, **extra_env: str) -> NodeProcess:
+        p = NodeProcess(cmd, {**env, **extra_env}, tmp_path, name=name)
+        started.append(p)
+        return p
+
+    yield _launch
+    for p in reversed(started):
+        p.stop()
+
+
+@pytest.fixture
+def probe(domain_id):
+    """An rclpy node in the test process on this test's domain."""
+    p = Probe(domain_id, name=f"probe_{os.getpid()}")
+    yield p
+    p.close()
