@@ -25,7 +25,6 @@ setup(
     maintainer_email="maintainers@synth-agent.org",
     description="Plain-language command of a mobile robot behind a safety gate.",
     license="Apache-2.0",
-    tests_require=["pytest"],
     python_requires=">=3.10",
     entry_points={
         "console_scripts": [f"{n} = {PACKAGE}.nodes.entry:{n}" for n in NODES]

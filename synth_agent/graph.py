@@ -26,6 +26,18 @@ NODE_NAMES: tuple[str, ...] = (
 )
 
 
+# Where each node's config dataclass lives ("module:Class"), for tools and the test that checks
+# config/<node>.yaml against the dataclass defaults. Imported lazily: a node may not be built.
+CONFIG_CLASSES: dict[str, str] = {
+    "safety_gate": "synth_agent.core.safety:SafetyGateConfig",
+    "sim": "synth_agent.sim.config:SimConfig",
+    "perception": "synth_agent.core.perception:PerceptionConfig",
+    "motor_control": "synth_agent.core.motor:MotorControlConfig",
+    "reasoning": "synth_agent.core.reasoning:ReasoningConfig",
+    "voice": "synth_agent.core.voice:VoiceConfig",
+}
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     """One node process: its executable (console script), ROS node name, parameter files and
@@ -65,6 +77,11 @@ def normalize_namespace(ns: str) -> str:
     return f"/{ns}" if ns else ""
 
 
+def _own_params(name: str) -> tuple[str, ...]:
+    path = config_path(name)
+    return (str(path),) if path.is_file() else ()
+
+
 def nodes(
     sim: bool = False,
     use_sim_time: bool | None = None,
@@ -90,7 +107,7 @@ def nodes(
             NodeSpec(
                 name=name,
                 executable=name,
-                params_files=(str(config_path(name)),) + extra,
+                params_files=_own_params(name) + extra,
                 parameters=parameters,
                 sim_only=name == "sim",
                 critical=name == "safety_gate",

@@ -107,7 +107,8 @@ class NodeProcess:
                 break
             time.sleep(0.05)
         raise TimeoutError(
-            f"{self.name} did not print /{pattern}/ (exit={self.proc.poll()}):\n{self.output[-3000:]}"
+            f"{self.name} did not print /{pattern}/ (exit={self.proc.poll()}):\n"
+            + self.output[-3000:]
         )
 
     def stop(self, grace: float = 5.0, sig: int = signal.SIGINT) -> int:
@@ -162,14 +163,15 @@ class Probe:
             return self.node.create_publisher(msg_type, topic, qos)
 
     def wait_for_subscribers(self, publisher, count: int = 1, timeout: float = 15.0) -> None:
-        wait_until(lambda: publisher.get_subscription_count() >= count, timeout,
-                   f"{count} subscriber(s) on {publisher.topic_name}")
+        wait_until(
+            lambda: publisher.get_subscription_count() >= count,
+            timeout,
+            f"{count} subscriber(s) on {publisher.topic_name}",
+        )
 
     def node_names(self) -> set[str]:
         """Fully qualified names of the nodes visible in the graph."""
-        return {
-            (ns.rstrip("/") + "/" + n) for n, ns in self.node.get_node_names_and_namespaces()
-        }
+        return {(ns.rstrip("/") + "/" + n) for n, ns in self.node.get_node_names_and_namespaces()}
 
     def topic_names(self) -> set[str]:
         return {name for name, _ in self.node.get_topic_names_and_types()}
@@ -183,8 +185,9 @@ class Probe:
         self._thread.join(2.0)
 
 
-def wait_until(pred: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
-               interval: float = 0.02) -> Any:
+def wait_until(
+    pred: Callable[[], Any], timeout: float = 10.0, what: str = "condition", interval: float = 0.02
+) -> Any:
     """Poll `pred` until it returns something truthy; raise TimeoutError naming `what`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -235,3 +238,33 @@ def clean_stale_shm(shm_dir: Path = Path("/dev/shm")) -> list[str]:
         except OSError:
             pass
     return removed
+
+
+def pids_with_env(key: str, value: str) -> list[int]:
+    """PIDs of living processes whose environment has key=value (finds orphans of a test)."""
+    needle = f"{key}={value}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if needle in (proc / "environ").read_bytes().split(b"\0"):
+                stat = (proc / "stat").read_text()
+                if stat.rsplit(")", 1)[1].split()[0] != "Z":  # zombies are already dead
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def call_service(node: Any, srv_type: Any, name: str, request: Any, timeout: float = 10.0) -> Any:
+    """Call a service from a node that a background executor spins (e.g. `Probe.node`)."""
+    client = node.create_client(srv_type, name)
+    try:
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"service {name} not available after {timeout:.0f} s")
+        future = client.call_async(request)
+        wait_until(future.done, timeout, f"a response from {name}")
+        return future.result()
+    finally:
+        node.destroy_client(client)

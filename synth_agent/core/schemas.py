@@ -210,3 +210,23 @@ def to_json(model: BaseModel) -> str:
 def is_finite(*values: float) -> bool:
     """True when every value is a finite float (helper for message hygiene)."""
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+class Status(_Strict):
+    """Progress of a plan on `agent/status`. `step` is the step index, or None for the plan as a
+    whole; a plan ends with exactly one plan-level `succeeded`, `failed` or `canceled`."""
+
+    plan_id: Annotated[str, Field(min_length=1, max_length=64)]
+    step: Annotated[int, Field(ge=0)] | None = None
+    skill: str | None = None
+    state: Literal["accepted", "running", "succeeded", "failed", "canceled"]
+    detail: str = ""
+
+    @property
+    def plan_done(self) -> bool:
+        return self.step is None and self.state in ("succeeded", "failed", "canceled")
+
+
+def parse_status(text: str | bytes | dict) -> Status:
+    """Validate a status message; raise SchemaError naming the failing fields."""
+    return _parse(Status, text)

@@ -29,9 +29,7 @@ class ImageError(ValueError):
     """An Image message that cannot be turned into an array; the text says why."""
 
 
-def numpy_to_image(
-    array: np.ndarray, encoding: str, frame_id: str = "", stamp=None
-) -> Image:
+def numpy_to_image(array: np.ndarray, encoding: str, frame_id: str = "", stamp=None) -> Image:
     """Wrap an HxW or HxWxC array as an Image (the array is copied once, via tobytes)."""
     if encoding not in ENCODINGS:
         raise ImageError(f"unsupported encoding {encoding!r}")
@@ -73,8 +71,10 @@ def image_to_numpy(msg: Image) -> np.ndarray:
         )
     rows = data.reshape(msg.height, msg.step)[:, :row]
     order = ">" if msg.is_bigendian else "<"
-    arr = np.ascontiguousarray(rows).view(dtype.newbyteorder(order)).reshape(
-        msg.height, msg.width, channels
+    arr = (
+        np.ascontiguousarray(rows)
+        .view(dtype.newbyteorder(order))
+        .reshape(msg.height, msg.width, channels)
     )
     if order == ">":
         arr = arr.astype(dtype)

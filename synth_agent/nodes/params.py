@@ -84,9 +84,8 @@ def declare_config(
             node.declare_parameter(pname, value, descriptor)
     current = {p: _value(node.get_parameter(p), fields[p][0]) for p in fields}
     config = from_flat(cls, current)
-    node.get_logger().info(
-        f"parameters: defaults from {source if source else cls.__name__ + ' (no config file found)'}"
-    )
+    origin = str(source) if source else f"{cls.__name__} (no config file found)"
+    node.get_logger().info(f"parameters: defaults from {origin}")
 
     def _check(params: list[Parameter]) -> SetParametersResult:
         nonlocal current

@@ -19,7 +19,9 @@ def profile(kind: QosKind | Topic) -> QoSProfile:
         history=HistoryPolicy.KEEP_LAST,
         depth=q.depth,
         reliability=(
-            ReliabilityPolicy.RELIABLE if q.reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
+            ReliabilityPolicy.RELIABLE
+            if q.reliability == "reliable"
+            else ReliabilityPolicy.BEST_EFFORT
         ),
         durability=(
             DurabilityPolicy.TRANSIENT_LOCAL

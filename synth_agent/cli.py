@@ -1,0 +1,270 @@
+"""`synth-agent`: the operator's and integrator's command line.
+
+    synth-agent up [--sim] [--params FILE] [--namespace NS] [--model PATH]
+    synth-agent say TEXT [--namespace NS] [--timeout S]
+    synth-agent demo [COMMAND]
+    synth-agent sim --view [--out DIR]
+    synth-agent bench NAME [ARGS...]
+
+Every subcommand applies the safe middleware defaults (discovery on localhost unless the user
+set ROS_AUTOMATIC_DISCOVERY_RANGE) before rclpy starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from synth_agent.env import apply_safe_defaults
+from synth_agent.graph import nodes, normalize_namespace
+from synth_agent.paths import SOURCE_ROOT
+
+EXIT_OK, EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_TIMEOUT = 0, 1, 3, 124
+
+
+class GraphWatcher:
+    """A hidden rclpy node in the CLI process that can list the nodes in the ROS graph."""
+
+    def __init__(self, name: str = "_synth_agent_cli") -> None:
+        import rclpy
+        from rclpy.context import Context
+
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+
+    def node_names(self) -> set[str]:
+        return {(ns.rstrip("/") + "/" + n) for n, ns in self.node.get_node_names_and_namespaces()}
+
+    def close(self) -> None:
+        import rclpy
+
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from synth_agent.launcher import Launcher
+
+    specs = nodes(sim=args.sim, model=args.model, params_file=args.params)
+    launcher = Launcher(specs, namespace=args.namespace or "")
+
+    def _on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
+        launcher.say(f"received {signal.Signals(signum).name}, stopping (gate last)")
+        launcher.request_stop()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    launcher.start()
+    if not launcher.children:
+        launcher.say("no node of this build could be started", colour="31")
+        return EXIT_UNAVAILABLE
+    watcher = GraphWatcher()
+    try:
+        ready = launcher.wait_ready(watcher.node_names, timeout_s=args.ready_timeout)
+        while not launcher.stopping:
+            launcher.poll()
+            if all(c.proc.poll() is not None for c in launcher.children):
+                launcher.say("every node has exited", colour="31")
+                break
+            time.sleep(0.2)
+    finally:
+        watcher.close()
+        codes = launcher.stop()
+    crashed = any(c not in (0, None, -2, 130) for c in codes.values())
+    return EXIT_FAILED if (crashed or not ready) else EXIT_OK
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    import rclpy
+    from rclpy.context import Context
+    from std_msgs.msg import String
+
+    from synth_agent.core import contract
+    from synth_agent.core.schemas import SchemaError, parse_plan, parse_status
+    from synth_agent.nodes.qos import profile
+
+    context = Context()
+    rclpy.init(context=context)
+    ns = normalize_namespace(args.namespace or "")
+    node = rclpy.create_node("_synth_agent_say", namespace=ns or None, context=context)
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    done = threading.Event()
+    result = {"code": EXIT_TIMEOUT}
+    plan_id: list[str] = []
+
+    def on_plan(msg: String) -> None:
+        try:
+            plan = parse_plan(msg.data)
+        except SchemaError as e:
+            print(f"[plan] invalid plan message: {e}")
+            return
+        if plan.command != args.text or plan_id:
+            return
+        plan_id.append(plan.id)
+        steps = " → ".join(
+            s.skill
+            + "("
+            + ", ".join(f"{k}={v}" for k, v in s.model_dump().items() if k != "skill")
+            + ")"
+            for s in plan.steps
+        )
+        print(f"[plan {plan.id}] {plan.type}: {steps or plan.say}", flush=True)
+        if plan.type != "plan":
+            result["code"] = EXIT_OK if plan.type == "answer" else EXIT_FAILED
+            done.set()
+
+    def on_status(msg: String) -> None:
+        try:
+            status = parse_status(msg.data)
+        except SchemaError as e:
+            print(f"[status] invalid status message: {e}")
+            return
+        if not plan_id or status.plan_id != plan_id[0]:
+            return
+        where = (
+            f"step {status.step} {status.skill or ''}".strip()
+            if status.step is not None
+            else "plan"
+        )
+        print(f"[status] {where}: {status.state} {status.detail}".rstrip(), flush=True)
+        if status.plan_done:
+            result["code"] = EXIT_OK if status.state == "succeeded" else EXIT_FAILED
+            done.set()
+
+    node.create_subscription(String, contract.PLAN.name, on_plan, profile(contract.PLAN))
+    node.create_subscription(String, contract.STATUS.name, on_status, profile(contract.STATUS))
+    node.create_subscription(
+        String,
+        contract.FEEDBACK.name,
+        lambda m: print(f"[robot] {m.data}", flush=True),
+        profile(contract.FEEDBACK),
+    )
+    pub = node.create_publisher(String, contract.COMMAND.name, profile(contract.COMMAND))
+    try:
+        deadline = time.monotonic() + args.connect_timeout
+        while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.1)
+        if pub.get_subscription_count() == 0:
+            print(
+                f"nobody is listening on {ns}/{contract.COMMAND.name}: is the graph up "
+                f"(synth-agent up) with a reasoning node, on this ROS_DOMAIN_ID?",
+                file=sys.stderr,
+            )
+            return EXIT_UNAVAILABLE
+        pub.publish(String(data=args.text))
+        print(f"[you] {args.text}", flush=True)
+        deadline = time.monotonic() + args.timeout
+        while not done.is_set() and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.1)
+        if not done.is_set():
+            print(f"no end of plan within {args.timeout:.0f} s", file=sys.stderr)
+        return result["code"]
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from synth_agent.nodes.entry import node_available
+
+    missing = [s.name for s in nodes(sim=True) if not node_available(s.executable)]
+    if missing:
+        print(
+            "demo: the full demo needs every node; not part of this build yet: "
+            + ", ".join(missing)
+            + ".\nStart what exists with `synth-agent up --sim`.",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
+    print(
+        "demo: every node is present but the scripted demo is not implemented yet", file=sys.stderr
+    )
+    return EXIT_UNAVAILABLE
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    try:
+        from synth_agent.sim.view import save_views
+    except ImportError as e:
+        print(f"sim: the simulator is not part of this build yet ({e})", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if not args.view:
+        print("sim: use --view to save camera.png and topdown.png; `synth-agent up --sim` runs it")
+        return EXIT_FAILED
+    for path in save_views(Path(args.out)):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    script = SOURCE_ROOT / "bench" / f"{args.name}.py"
+    if not script.is_file():
+        available = sorted(p.stem for p in (SOURCE_ROOT / "bench").glob("*.py"))
+        print(
+            f"bench: no benchmark {args.name!r}; available: {', '.join(available)}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    sys.argv = [str(script)] + args.args
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as e:
+        return int(e.code or 0)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="synth-agent", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    up = sub.add_parser("up", help="start the node graph, one process per node")
+    up.add_argument("--sim", action="store_true", help="include the embedded simulator")
+    up.add_argument("--params", help="extra ROS params file applied to every node")
+    up.add_argument("--namespace", default="", help="namespace for every node and topic")
+    up.add_argument("--model", help="reasoning model (folder or name)")
+    up.add_argument("--ready-timeout", type=float, default=60.0)
+    up.set_defaults(func=cmd_up)
+
+    say = sub.add_parser("say", help="send one command and follow the plan to its end")
+    say.add_argument("text")
+    say.add_argument("--namespace", default="")
+    say.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the end")
+    say.add_argument("--connect-timeout", type=float, default=10.0)
+    say.set_defaults(func=cmd_say)
+
+    demo = sub.add_parser("demo", help="the main job: a command carried out in the simulator")
+    demo.add_argument(
+        "command", nargs="?", default="go to the kitchen, find the red cup and bring it to me"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser("sim", help="simulator tools")
+    sim.add_argument("--view", action="store_true", help="save camera and top-down PNGs")
+    sim.add_argument("--out", default="demo/view")
+    sim.set_defaults(func=cmd_sim)
+
+    bench = sub.add_parser("bench", help="run bench/NAME.py")
+    bench.add_argument("name")
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    apply_safe_defaults()
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
