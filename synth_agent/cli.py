@@ -140,7 +140,7 @@ def cmd_say(args: argparse.Namespace) -> int:
             result["code"] = EXIT_OK if status.state == "succeeded" else EXIT_FAILED
             done.set()
 
-    node.create_subscription(String, contract.PLAN.name, on_plan, profile(contract.PLAN))
+    plan_sub = node.create_subscription(String, contract.PLAN.name, on_plan, profile(contract.PLAN))
     node.create_subscription(String, contract.STATUS.name, on_status, profile(contract.STATUS))
     node.create_subscription(
         String,
@@ -160,6 +160,11 @@ def cmd_say(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_UNAVAILABLE
+        # The answer comes on agent/plan: give discovery a moment to match its publisher too,
+        # so the first reply is not published before we can hear it.
+        deadline = time.monotonic() + 3.0
+        while plan_sub.get_publisher_count() == 0 and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
         pub.publish(String(data=args.text))
         print(f"[you] {args.text}", flush=True)
         deadline = time.monotonic() + args.timeout

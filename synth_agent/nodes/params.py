@@ -82,7 +82,9 @@ def declare_config(
             if hint is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             node.declare_parameter(pname, value, descriptor)
-    current = {p: _value(node.get_parameter(p), fields[p][0]) for p in fields}
+    # get_parameter_or: an empty-list parameter is declared by type only and stays unset (the
+    # params-file parser also leaves `[]` unset); it reads as None, i.e. an empty list.
+    current = {p: _value(node.get_parameter_or(p), fields[p][0]) for p in fields}
     config = from_flat(cls, current)
     origin = str(source) if source else f"{cls.__name__} (no config file found)"
     node.get_logger().info(f"parameters: defaults from {origin}")
