@@ -10,6 +10,9 @@ from synth_agent.env import apply_safe_defaults
 from synth_agent.testing import DomainLease, NodeProcess, Probe, clean_stale_shm, ros_env
 
 apply_safe_defaults()
+# Anything in the test process that reaches ROS without the fixtures still gets a private domain.
+_SESSION_DOMAIN = DomainLease()
+os.environ["ROS_DOMAIN_ID"] = str(_SESSION_DOMAIN.domain_id)
 
 
 @pytest.fixture

@@ -61,3 +61,23 @@ def test_stale_shared_memory_files_are_removed_and_live_ones_kept(tmp_path):
         removed = clean_stale_shm(tmp_path)
     assert removed == ["fastdds_deadbeef"]
     assert unrelated.exists() and held.exists()
+
+
+def test_fast_dds_files_of_a_killed_node_are_cleaned(launch):
+    import signal
+
+    talker = launch([sys.executable, TALKER, "chatter", "x"], name="talker")
+    talker.wait_for_output("talker up")
+
+    def own_segments():
+        # The participant's own segments (ports are shared with other participants).
+        maps = Path(f"/proc/{talker.proc.pid}/maps").read_text()
+        names = {ln.rsplit("/", 1)[-1] for ln in maps.splitlines() if "/dev/shm/fastdds_" in ln}
+        return {n for n in names if "port" not in n}
+
+    mine = wait_until(own_segments, 10, "the talker's shared-memory segments")
+    talker.stop(sig=signal.SIGKILL)  # dies without cleaning up after itself
+    assert all((Path("/dev/shm") / n).exists() for n in mine), "killed: files are left behind"
+    removed = set(clean_stale_shm())
+    assert mine <= removed
+    assert not any((Path("/dev/shm") / n).exists() for n in mine)
