@@ -1,0 +1,393 @@
+"""Perception core: camera frame + depth + robot pose -> validated `synth_agent/scene/v1`.
+
+Why it is built this way:
+- One frozen `PerceptionConfig` holds every parameter (the node declares ROS parameters from
+  it; `config/perception.yaml` mirrors it). ROS parameters cannot hold a list of structs, so the
+  colour table is *parallel lists*: entry i is `colour_labels[i]` (what the object is called in
+  the scene, e.g. "red cup"), `colour_names[i]` (its colour word, "" for none) and the HSV range
+  `colour_hsv_low[3i:3i+3]` .. `colour_hsv_high[3i:3i+3]` on OpenCV's scale (H 0..179, S and V
+  0..255). A hue range whose low H is above its high H wraps through 0, which is how red is
+  written. `__post_init__` checks that the lists line up, so a mistyped table fails at start-up
+  with the index of the bad entry, not silently at run time.
+- The defaults match the embedded simulator: its four objects (red cup, blue ball, green box,
+  yellow bottle) and its person, whose teal shirt is what the camera sees of it (HOG people
+  detection is trained on photographs; it is the detector for real cameras, off by default).
+  Saturation floors are set so that wood, skin, the person's dark-blue trousers and grey
+  furniture never match.
+- `Perception.process()` is the whole per-frame pipeline: detect -> locate (depth, intrinsics,
+  camera mount, robot pose) -> track -> scene. It takes `now` as an argument and never reads a
+  clock, so tests replay exactly and the node passes ROS (possibly simulated) time.
+- Positions are of the visible surface at the blob's centroid; for the small objects here that
+  is within a radius (<= 0.1 m) of the object's centre.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from synth_agent.core.schemas import Pose2D, Position, Scene, SceneObject
+from synth_agent.core.tracker import Observation, Track, Tracker
+from synth_agent.core.vision import (
+    ArucoDetector,
+    CameraMount,
+    ColourClass,
+    Detection,
+    Detector,
+    HogPeopleDetector,
+    Intrinsics,
+    PerceptionInputError,
+    QrDetector,
+    check_bgr,
+    check_depth,
+    detect_colours,
+    load_detector,
+    locate,
+)
+
+__all__ = [
+    "Detection",
+    "Frame",
+    "Intrinsics",
+    "Perception",
+    "PerceptionConfig",
+    "PerceptionInputError",
+    "PerceptionResult",
+    "build_scene",
+    "annotate",
+]
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class PerceptionConfig:
+    """Every perception parameter; SI units, angles in degrees where named _deg."""
+
+    # Most frames processed per second; frames arriving faster (or while busy) are dropped.
+    max_rate_hz: float = 15.0
+    # The scene is republished at least this often (so forgetting shows without new frames).
+    scene_rate_hz: float = 5.0
+    # agent/image_annotated is published at most this often (0 turns it off).
+    annotated_rate_hz: float = 2.0
+    # Detectors, each switchable.
+    colour_enabled: bool = True
+    aruco_enabled: bool = True
+    aruco_dictionary: str = "DICT_4X4_50"
+    qr_enabled: bool = False
+    people_enabled: bool = False
+    people_min_confidence: float = 0.6
+    # A plug-in detector: "package.module:factory" (empty = none); the factory gets weights=.
+    learned_detector: str = ""
+    learned_detector_weights: str = ""
+    # Colour table (parallel lists, see the module docstring).
+    colour_labels: list[str] = field(
+        default_factory=lambda: ["red cup", "blue ball", "green box", "yellow bottle", "person"]
+    )
+    colour_names: list[str] = field(default_factory=lambda: ["red", "blue", "green", "yellow", ""])
+    colour_hsv_low: list[int] = field(
+        default_factory=lambda: [170, 120, 60, 100, 180, 50, 45, 120, 50, 18, 170, 80, 86, 150, 40]
+    )
+    colour_hsv_high: list[int] = field(
+        default_factory=lambda: [
+            8,
+            255,
+            255,
+            130,
+            255,
+            255,
+            85,
+            255,
+            255,
+            35,
+            255,
+            255,
+            100,
+            255,
+            255,
+        ]
+    )
+    min_blob_area_px: int = 60
+    max_blob_area_fraction: float = 0.5
+    min_blob_fill: float = 0.3
+    # Depth: valid range, and the scale of integer depth images (16UC1 millimetres -> metres).
+    depth_min_m: float = 0.1
+    depth_max_m: float = 8.0
+    depth_scale: float = 0.001
+    # Camera mounting on the robot base (base_link; z is the height above the floor).
+    camera_x_m: float = 0.12
+    camera_y_m: float = 0.0
+    camera_z_m: float = 0.6
+    camera_yaw_deg: float = 0.0
+    camera_pitch_deg: float = 8.0
+    # Tracking.
+    match_distance_m: float = 0.5
+    smoothing: float = 0.5
+    min_hits: int = 2
+    forget_after_s: float = 2.0
+    memory_s: float = 300.0
+    odom_frame: str = "odom"
+
+    def __post_init__(self) -> None:
+        _check(
+            0 < self.max_rate_hz <= 120, f"max_rate_hz must be in (0, 120], got {self.max_rate_hz}"
+        )
+        _check(
+            0 < self.scene_rate_hz <= 100,
+            f"scene_rate_hz must be in (0, 100], got {self.scene_rate_hz}",
+        )
+        _check(
+            0 <= self.annotated_rate_hz <= 60,
+            f"annotated_rate_hz must be in [0, 60], got {self.annotated_rate_hz}",
+        )
+        _check(0 <= self.people_min_confidence <= 1, "people_min_confidence must be in [0, 1]")
+        if self.aruco_enabled:
+            _check(
+                hasattr(cv2.aruco, self.aruco_dictionary)
+                and self.aruco_dictionary.startswith("DICT_"),
+                f"unknown aruco_dictionary {self.aruco_dictionary!r}",
+            )
+        if self.learned_detector:
+            _check(
+                ":" in self.learned_detector,
+                f"learned_detector must be 'package.module:factory', got {self.learned_detector!r}",
+            )
+        n = len(self.colour_labels)
+        _check(
+            len(self.colour_names) == n,
+            f"colour_names has {len(self.colour_names)} entries, colour_labels has {n}",
+        )
+        for name in ("colour_hsv_low", "colour_hsv_high"):
+            values = getattr(self, name)
+            _check(
+                len(values) == 3 * n,
+                f"{name} needs 3 numbers (H, S, V) per colour entry: {3 * n}, got {len(values)}",
+            )
+            for i, v in enumerate(values):
+                top = 179 if i % 3 == 0 else 255
+                _check(
+                    0 <= v <= top, f"{name}[{i}] (entry {i // 3}) must be in [0, {top}], got {v}"
+                )
+        for i, label in enumerate(self.colour_labels):
+            _check(bool(label.strip()), f"colour_labels[{i}] must not be empty")
+            lo, hi = self.colour_hsv_low[3 * i : 3 * i + 3], self.colour_hsv_high[3 * i : 3 * i + 3]
+            _check(
+                lo[1] <= hi[1] and lo[2] <= hi[2],
+                f"colour entry {i} ({label}): S and V low must not exceed high",
+            )
+        _check(
+            self.min_blob_area_px >= 1,
+            f"min_blob_area_px must be >= 1, got {self.min_blob_area_px}",
+        )
+        _check(0 < self.max_blob_area_fraction <= 1, "max_blob_area_fraction must be in (0, 1]")
+        _check(0 <= self.min_blob_fill <= 1, "min_blob_fill must be in [0, 1]")
+        _check(
+            0 <= self.depth_min_m < self.depth_max_m,
+            f"need 0 <= depth_min_m < depth_max_m, got {self.depth_min_m}, {self.depth_max_m}",
+        )
+        _check(self.depth_scale > 0, f"depth_scale must be > 0, got {self.depth_scale}")
+        _check(-90 <= self.camera_pitch_deg <= 90, "camera_pitch_deg must be in [-90, 90]")
+        _check(-180 <= self.camera_yaw_deg <= 180, "camera_yaw_deg must be in [-180, 180]")
+        _check(
+            self.match_distance_m > 0, f"match_distance_m must be > 0, got {self.match_distance_m}"
+        )
+        _check(0 < self.smoothing <= 1, f"smoothing must be in (0, 1], got {self.smoothing}")
+        _check(self.min_hits >= 1, f"min_hits must be >= 1, got {self.min_hits}")
+        _check(self.forget_after_s > 0, f"forget_after_s must be > 0, got {self.forget_after_s}")
+        _check(
+            self.memory_s >= self.forget_after_s,
+            f"memory_s ({self.memory_s}) must be >= forget_after_s ({self.forget_after_s})",
+        )
+        _check(bool(self.odom_frame), "odom_frame must not be empty")
+
+    def colour_table(self) -> list[ColourClass]:
+        """The colour table as rows."""
+        rows = []
+        for i, label in enumerate(self.colour_labels):
+            lo = tuple(int(v) for v in self.colour_hsv_low[3 * i : 3 * i + 3])
+            hi = tuple(int(v) for v in self.colour_hsv_high[3 * i : 3 * i + 3])
+            rows.append(ColourClass(label, self.colour_names[i] or None, lo, hi))  # type: ignore[arg-type]
+        return rows
+
+    def mount(self) -> CameraMount:
+        """The camera mounting as a `CameraMount` (radians)."""
+        return CameraMount(
+            self.camera_x_m,
+            self.camera_y_m,
+            self.camera_z_m,
+            math.radians(self.camera_yaw_deg),
+            math.radians(self.camera_pitch_deg),
+        )
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One camera frame with what is needed to place it in the world."""
+
+    bgr: np.ndarray
+    depth: np.ndarray | None
+    intrinsics: Intrinsics
+    robot: tuple[float, float, float]  # x, y, yaw in odom
+
+
+@dataclass
+class PerceptionResult:
+    """The scene after a frame, plus what was detected in it (for annotation and diagnostics)."""
+
+    scene: Scene
+    detections: list[Detection]
+    unlocated: int = 0  # detections without a usable depth
+
+
+def _wrap(angle: float) -> float:
+    return math.atan2(math.sin(angle), math.cos(angle))
+
+
+def build_scene(
+    tracks: list[Track],
+    robot: tuple[float, float, float],
+    now: float,
+    forget_after_s: float,
+    frame: str = "odom",
+) -> Scene:
+    """A validated scene: every track with distance and bearing from the robot (bearing in the
+    robot frame, positive = left), `visible` while seen within `forget_after_s`."""
+    rx, ry, ryaw = robot
+    objects = []
+    for t in tracks:
+        x, y, z = (float(v) for v in t.position)
+        dx, dy = x - rx, y - ry
+        objects.append(
+            SceneObject(
+                id=t.id,
+                label=t.label,
+                colour=t.colour,
+                confidence=min(1.0, max(0.0, float(t.confidence))),
+                position=Position(x=x, y=y, z=z),
+                distance=math.hypot(dx, dy),
+                bearing=_wrap(math.atan2(dy, dx) - ryaw),
+                last_seen=t.last_seen,
+                visible=now - t.last_seen <= forget_after_s,
+            )
+        )
+    return Scene(stamp=now, frame=frame, robot=Pose2D(x=rx, y=ry, yaw=ryaw), objects=objects)
+
+
+def check_robot(robot: tuple[float, float, float]) -> tuple[float, float, float]:
+    """A finite (x, y, yaw) or PerceptionInputError."""
+    if len(robot) != 3 or not all(math.isfinite(float(v)) for v in robot):
+        raise PerceptionInputError(f"robot pose must be finite (x, y, yaw), got {robot}")
+    return (float(robot[0]), float(robot[1]), float(robot[2]))
+
+
+class Perception:
+    """Detectors + tracker for one camera. Not thread-safe: call from one thread at a time."""
+
+    def __init__(self, config: PerceptionConfig, extra: list[Detector] | None = None) -> None:
+        self.config = config
+        self.table = config.colour_table()
+        self.mount = config.mount()
+        self.detectors: list[Detector] = []
+        if config.aruco_enabled:
+            self.detectors.append(ArucoDetector(config.aruco_dictionary))
+        if config.qr_enabled:
+            self.detectors.append(QrDetector())
+        if config.people_enabled:
+            self.detectors.append(HogPeopleDetector(config.people_min_confidence))
+        if config.learned_detector:
+            self.detectors.append(
+                load_detector(config.learned_detector, config.learned_detector_weights)
+            )
+        self.detectors.extend(extra or [])
+        self.tracker = Tracker(
+            config.match_distance_m,
+            config.smoothing,
+            config.forget_after_s,
+            config.memory_s,
+            config.min_hits,
+        )
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        """Every enabled detector's detections in one image."""
+        check_bgr(bgr)
+        dets: list[Detection] = []
+        if self.config.colour_enabled and self.table:
+            dets += detect_colours(
+                bgr,
+                self.table,
+                self.config.min_blob_area_px,
+                self.config.max_blob_area_fraction,
+                self.config.min_blob_fill,
+            )
+        for d in self.detectors:
+            dets += d.detect(bgr)
+        return dets
+
+    def process(self, frame: Frame, now: float) -> PerceptionResult:
+        """Detect, locate, track; return the scene at `now`. Bad inputs raise
+        PerceptionInputError before any state changes."""
+        if not math.isfinite(now):
+            raise PerceptionInputError(f"now must be finite, got {now}")
+        bgr = check_bgr(frame.bgr)
+        h, w = bgr.shape[:2]
+        k = frame.intrinsics
+        if (k.width, k.height) != (w, h):
+            raise PerceptionInputError(
+                f"camera_info is {k.width}x{k.height}, image is {w}x{h}: sizes must match"
+            )
+        robot = check_robot(frame.robot)
+        depth = check_depth(frame.depth, (h, w)) if frame.depth is not None else None
+        dets = self.detect(bgr)
+        observations = []
+        unlocated = 0
+        for d in dets:
+            p = None
+            if depth is not None:
+                p = locate(
+                    d, depth, k, self.mount, robot, self.config.depth_min_m, self.config.depth_max_m
+                )
+            if p is None:
+                unlocated += 1
+                continue
+            observations.append(
+                Observation(
+                    d.label, (float(p[0]), float(p[1]), float(p[2])), d.confidence, d.colour
+                )
+            )
+        self.tracker.update(observations, now)
+        return PerceptionResult(self.scene(robot, now), dets, unlocated)
+
+    def scene(self, robot: tuple[float, float, float], now: float) -> Scene:
+        """The current belief as a scene (also between frames, e.g. from a timer)."""
+        return build_scene(
+            self.tracker.tracks(now),
+            check_robot(robot),
+            now,
+            self.config.forget_after_s,
+            self.config.odom_frame,
+        )
+
+
+def annotate(bgr: np.ndarray, detections: list[Detection]) -> np.ndarray:
+    """A copy of the image with each detection's box and label drawn on it."""
+    out = check_bgr(bgr).copy()
+    for d in detections:
+        x, y, w, h = d.box
+        cv2.rectangle(out, (x, y), (x + w, y + h), (255, 255, 255), 2)
+        cv2.putText(
+            out,
+            f"{d.label} {d.confidence:.2f}",
+            (x, max(12, y - 4)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
+    return out

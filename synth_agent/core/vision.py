@@ -1,0 +1,329 @@
+"""Detectors and camera geometry for perception: pixels in, labelled boxes and odom points out.
+
+Why it is built this way:
+- Every detector is a plain function (or a small object) from a BGR image to a list of
+  `Detection`s with a pixel box. None of them knows about depth, time or frames; `locate()` turns
+  any box into a 3-D point the same way, so a new detector (fiducials, people, a learned model)
+  gets positions, tracking and the scene for free.
+- Colour detection is HSV thresholding with a configurable table (`ColourClass`). Hue is the
+  colour; the saturation and value floors are what keep white walls, grey furniture, shadows
+  and sensor noise out. A morphological opening removes speckle, and a blob must be big enough
+  and solid enough (area / box area) to count, which rejects thin streaks of clutter.
+- Depth is sampled as the median over the inner half of the box, not at the centroid pixel: the
+  centroid of a blob can sit on an edge (a cup handle, a ball's rim) where depth jumps, and the
+  median ignores NaN holes and the odd stray pixel.
+- Geometry is explicit matrices with REP 103/105 conventions: the optical frame is x right,
+  y down, z forward; the robot base is x forward, y left, z up; the camera is mounted at
+  (x, y, z) on the base, yawed left by `yaw` and pitched *down* by `pitch`.
+
+Pure Python + numpy + OpenCV; no rclpy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+
+class PerceptionInputError(ValueError):
+    """An image, depth map, camera model or pose that perception cannot use; the text says why."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One thing seen in one image. `box` is (x, y, w, h) in pixels; `centroid` is (u, v)."""
+
+    label: str
+    confidence: float
+    box: tuple[int, int, int, int]
+    centroid: tuple[float, float]
+    source: str
+    colour: str | None = None
+
+
+@dataclass(frozen=True)
+class ColourClass:
+    """A row of the colour table: a named object and its HSV range (OpenCV scale: H 0..179,
+    S and V 0..255). A hue range with `low[0] > high[0]` wraps through 0 (red)."""
+
+    label: str
+    colour: str | None
+    low: tuple[int, int, int]
+    high: tuple[int, int, int]
+
+
+# ------------------------------------------------------------------------------------------
+# Input checks
+
+
+def check_bgr(image: Any) -> np.ndarray:
+    """Return `image` if it is a non-empty HxWx3 uint8 array, else raise with the reason."""
+    if not isinstance(image, np.ndarray):
+        raise PerceptionInputError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise PerceptionInputError(f"image must be HxWx3 (BGR), got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise PerceptionInputError("image is empty")
+    if image.dtype != np.uint8:
+        raise PerceptionInputError(f"image must be uint8, got {image.dtype}")
+    return image
+
+
+def check_depth(depth: Any, shape: tuple[int, int]) -> np.ndarray:
+    """Return depth as float32 metres (HxW, same size as the image); NaN/inf/<=0 mean unknown."""
+    if not isinstance(depth, np.ndarray):
+        raise PerceptionInputError(f"depth must be a numpy array, got {type(depth).__name__}")
+    if depth.ndim == 3 and depth.shape[2] == 1:
+        depth = depth[:, :, 0]
+    if depth.ndim != 2:
+        raise PerceptionInputError(f"depth must be HxW, got shape {depth.shape}")
+    if depth.shape != shape:
+        raise PerceptionInputError(f"depth is {depth.shape}, image is {shape}: sizes must match")
+    if not np.issubdtype(depth.dtype, np.floating):
+        raise PerceptionInputError(f"depth must be float metres, got {depth.dtype}")
+    return depth.astype(np.float32, copy=False)
+
+
+# ------------------------------------------------------------------------------------------
+# Camera model and frames
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole camera model (from sensor_msgs/CameraInfo `k`, row-major 3x3)."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        values = (self.fx, self.fy, self.cx, self.cy)
+        if not all(math.isfinite(v) for v in values):
+            raise PerceptionInputError(f"camera intrinsics must be finite, got {values}")
+        if self.fx <= 0 or self.fy <= 0:
+            raise PerceptionInputError(f"focal lengths must be > 0, got fx={self.fx} fy={self.fy}")
+        if self.width <= 0 or self.height <= 0:
+            raise PerceptionInputError(f"camera size must be > 0, got {self.width}x{self.height}")
+
+    @classmethod
+    def from_k(cls, k: Sequence[float], width: int, height: int) -> Intrinsics:
+        """From the 9 numbers of CameraInfo.k."""
+        if len(k) != 9:
+            raise PerceptionInputError(f"K must have 9 elements, got {len(k)}")
+        return cls(float(k[0]), float(k[4]), float(k[2]), float(k[5]), int(width), int(height))
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, fovy_deg: float) -> Intrinsics:
+        """A centred pinhole with square pixels and vertical field of view `fovy_deg`."""
+        f = (height / 2.0) / math.tan(math.radians(fovy_deg) / 2.0)
+        return cls(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
+
+
+@dataclass(frozen=True)
+class CameraMount:
+    """Where the camera sits on the robot base: position (m), yaw left and pitch down (rad)."""
+
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.0
+    yaw: float = 0.0
+    pitch: float = 0.0
+
+    def rotation(self) -> np.ndarray:
+        """3x3 rotation taking optical-frame vectors into the base frame."""
+        cp, sp = math.cos(self.pitch), math.sin(self.pitch)
+        # Optical axes in the base frame for a camera looking along +x, pitched down by `pitch`.
+        x_opt = np.array([0.0, -1.0, 0.0])
+        z_opt = np.array([cp, 0.0, -sp])
+        y_opt = np.cross(z_opt, x_opt)
+        r = np.column_stack([x_opt, y_opt, z_opt])
+        cy, sy = math.cos(self.yaw), math.sin(self.yaw)
+        yaw = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])
+        return yaw @ r
+
+
+def pixel_to_optical(u: float, v: float, depth_m: float, k: Intrinsics) -> np.ndarray:
+    """Back-project pixel (u, v) at z-depth `depth_m` into the optical frame."""
+    return np.array([(u - k.cx) * depth_m / k.fx, (v - k.cy) * depth_m / k.fy, depth_m])
+
+
+def optical_to_odom(
+    p_optical: np.ndarray, mount: CameraMount, robot: tuple[float, float, float]
+) -> np.ndarray:
+    """Optical-frame point -> base frame (mount) -> odom frame (robot pose x, y, yaw)."""
+    p_base = mount.rotation() @ np.asarray(p_optical, dtype=float) + np.array(
+        [mount.x, mount.y, mount.z]
+    )
+    rx, ry, ryaw = robot
+    c, s = math.cos(ryaw), math.sin(ryaw)
+    return np.array(
+        [rx + c * p_base[0] - s * p_base[1], ry + s * p_base[0] + c * p_base[1], p_base[2]]
+    )
+
+
+def sample_depth(
+    depth: np.ndarray, box: tuple[int, int, int, int], depth_min: float, depth_max: float
+) -> float | None:
+    """Median valid depth over the inner half of `box`, or None when nothing there is valid."""
+    x, y, w, h = box
+    x0, x1 = x + w // 4, x + max(w // 4 + 1, (3 * w) // 4)
+    y0, y1 = y + h // 4, y + max(h // 4 + 1, (3 * h) // 4)
+    patch = depth[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]
+    valid = patch[np.isfinite(patch) & (patch >= depth_min) & (patch <= depth_max)]
+    if valid.size == 0:
+        return None
+    return float(np.median(valid))
+
+
+def locate(
+    det: Detection,
+    depth: np.ndarray,
+    k: Intrinsics,
+    mount: CameraMount,
+    robot: tuple[float, float, float],
+    depth_min: float,
+    depth_max: float,
+) -> np.ndarray | None:
+    """The odom-frame point of a detection (the visible surface at its centroid), or None."""
+    z = sample_depth(depth, det.box, depth_min, depth_max)
+    if z is None:
+        return None
+    return optical_to_odom(pixel_to_optical(det.centroid[0], det.centroid[1], z, k), mount, robot)
+
+
+# ------------------------------------------------------------------------------------------
+# Detectors
+
+
+def detect_colours(
+    bgr: np.ndarray,
+    table: Sequence[ColourClass],
+    min_area_px: int,
+    max_area_fraction: float = 0.5,
+    min_fill: float = 0.3,
+    hsv: np.ndarray | None = None,
+) -> list[Detection]:
+    """Blobs of each table colour that are big and solid enough, largest first per label."""
+    check_bgr(bgr)
+    if hsv is None:
+        hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    max_area = max_area_fraction * bgr.shape[0] * bgr.shape[1]
+    kernel = np.ones((3, 3), np.uint8)
+    out: list[Detection] = []
+    for cls in table:
+        lo, hi = np.array(cls.low, np.uint8), np.array(cls.high, np.uint8)
+        if cls.low[0] > cls.high[0]:  # hue wraps through 0
+            mask = cv2.inRange(hsv, lo, np.array([179, hi[1], hi[2]], np.uint8))
+            mask |= cv2.inRange(hsv, np.array([0, lo[1], lo[2]], np.uint8), hi)
+        else:
+            mask = cv2.inRange(hsv, lo, hi)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        n, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        found = []
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            if area < min_area_px or area > max_area:
+                continue
+            fill = area / float(w * h)
+            if fill < min_fill:
+                continue
+            conf = min(1.0, 0.5 + 0.5 * fill)
+            cu, cv_ = (float(c) for c in centroids[i])
+            found.append(
+                (area, Detection(cls.label, conf, (x, y, w, h), (cu, cv_), "colour", cls.colour))
+            )
+        out.extend(d for _, d in sorted(found, key=lambda t: -t[0]))
+    return out
+
+
+class ArucoDetector:
+    """ArUco / AprilTag fiducials (OpenCV `cv2.aruco`); label `marker <id>`."""
+
+    def __init__(self, dictionary: str = "DICT_4X4_50") -> None:
+        if not hasattr(cv2.aruco, dictionary):
+            raise ValueError(f"unknown ArUco dictionary {dictionary!r}")
+        d = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary))
+        self._detector = cv2.aruco.ArucoDetector(d, cv2.aruco.DetectorParameters())
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        gray = cv2.cvtColor(check_bgr(bgr), cv2.COLOR_BGR2GRAY)
+        corners, ids, _ = self._detector.detectMarkers(gray)
+        out = []
+        if ids is None:
+            return out
+        for c, i in zip(corners, ids.ravel(), strict=True):
+            pts = c.reshape(-1, 2)
+            x, y, w, h = cv2.boundingRect(pts.astype(np.float32))
+            u, v = (float(t) for t in pts.mean(axis=0))
+            out.append(Detection(f"marker {int(i)}", 1.0, (x, y, w, h), (u, v), "aruco"))
+        return out
+
+
+class QrDetector:
+    """QR codes (OpenCV `QRCodeDetector`); label `qr <decoded text>` (`qr` when unreadable)."""
+
+    def __init__(self) -> None:
+        self._detector = cv2.QRCodeDetector()
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        text, points, _ = self._detector.detectAndDecode(check_bgr(bgr))
+        if points is None or len(points) == 0:
+            return []
+        pts = np.asarray(points, np.float32).reshape(-1, 2)
+        x, y, w, h = cv2.boundingRect(pts)
+        u, v = (float(t) for t in pts.mean(axis=0))
+        label = f"qr {text[:60]}" if text else "qr"
+        return [Detection(label, 1.0 if text else 0.6, (x, y, w, h), (u, v), "qr")]
+
+
+class HogPeopleDetector:
+    """Upright people with OpenCV's HOG + linear SVM (trained on real photographs, so it is for
+    real cameras; the simulator's person is found through the colour table)."""
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._min = min_confidence
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        rects, weights = self._hog.detectMultiScale(check_bgr(bgr), winStride=(8, 8), scale=1.05)
+        out = []
+        for (x, y, w, h), wgt in zip(rects, np.ravel(weights), strict=True):
+            conf = float(1.0 / (1.0 + math.exp(-float(wgt))))
+            if conf >= self._min:
+                box = (int(x), int(y), int(w), int(h))
+                out.append(Detection("person", conf, box, (x + w / 2.0, y + h / 2.0), "hog"))
+        return out
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What a plug-in (e.g. an ONNX or torch model) implements: BGR image -> detections."""
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]: ...
+
+
+def load_detector(spec: str, weights: str = "") -> Detector:
+    """Build a plug-in detector from `package.module:factory`; the factory gets `weights=`.
+
+    The factory may return any object with `detect(bgr) -> list[Detection]`."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"detector must be 'package.module:factory', got {spec!r}")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load detector {spec!r}: {e}") from None
+    detector = factory(weights=weights)
+    if not isinstance(detector, Detector):
+        raise ValueError(f"{spec} returned {type(detector).__name__}, which has no detect()")
+    return detector

@@ -1,0 +1,256 @@
+"""The `perception` node: camera (+ depth, odom) in, `agent/scene`, markers and an annotated
+image out. All behaviour is in `synth_agent.core.perception`; this file only moves messages.
+
+Threading, and why: image processing takes milliseconds to tens of milliseconds, and a
+callback that does it would delay odometry and camera_info callbacks and let frames queue up in
+the middleware, so the scene would describe the past. Instead every callback only caches the
+latest message; the image callback hands the frame to one worker thread *if it is idle* and
+otherwise drops the frame (and counts it). The worker owns the core `Perception` object; the
+scene timer and the `agent/get_scene` service read it only when the worker is not using it, so
+no callback ever waits. Drop and reject counts are logged every 10 s.
+
+Malformed images (unknown encoding, size mismatch, empty) are dropped with a logged reason.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import cv2
+import numpy as np
+from geometry_msgs.msg import Point, Vector3
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import ColorRGBA, String
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import Marker, MarkerArray
+
+from synth_agent.core import contract
+from synth_agent.core.perception import (
+    Frame,
+    Intrinsics,
+    Perception,
+    PerceptionConfig,
+    PerceptionInputError,
+    annotate,
+)
+from synth_agent.core.schemas import Scene, to_json
+from synth_agent.nodes.image import ImageError, image_to_numpy, numpy_to_image
+from synth_agent.nodes.params import declare_config
+from synth_agent.nodes.qos import profile
+from synth_agent.nodes.spin import spin_node
+
+GET_SCENE = "agent/get_scene"  # std_srvs/Trigger: message = a fresh scene as JSON
+
+
+def to_bgr(msg: Image) -> np.ndarray:
+    """Any supported colour/mono Image as a BGR uint8 array (ImageError when impossible)."""
+    arr = image_to_numpy(msg)
+    enc = msg.encoding
+    if enc in ("rgb8",):
+        return cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    if enc in ("bgr8", "8UC3"):
+        return arr
+    if enc == "rgba8":
+        return cv2.cvtColor(arr, cv2.COLOR_RGBA2BGR)
+    if enc == "bgra8":
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
+    if enc in ("mono8", "8UC1"):
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
+    raise ImageError(f"encoding {enc!r} is not a colour image")
+
+
+def to_depth_m(msg: Image, scale: float) -> np.ndarray:
+    """A depth Image in metres; integer encodings are scaled and 0 becomes unknown (NaN)."""
+    arr = image_to_numpy(msg)
+    if msg.encoding == "32FC1":
+        return arr.astype(np.float32, copy=False)
+    if msg.encoding in ("16UC1", "mono16"):
+        out = arr.astype(np.float32) * scale
+        out[arr == 0] = np.nan
+        return out
+    raise ImageError(f"encoding {msg.encoding!r} is not a depth image")
+
+
+def yaw_of(q) -> float:
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+class PerceptionNode(Node):
+    def __init__(self) -> None:
+        super().__init__("perception")
+        self.config = declare_config(self, PerceptionConfig, on_change=self._on_config)
+        self.perception = Perception(self.config)
+        self._busy = threading.Lock()  # held by the worker while it uses self.perception
+        self._wake = threading.Event()
+        self._pending: tuple[Image, Image | None, CameraInfo, tuple] | None = None
+        self._stop = False
+        self._info: CameraInfo | None = None
+        self._depth: Image | None = None
+        self._robot: tuple[float, float, float] | None = None
+        self._last_start = -math.inf
+        self._last_annotated = -math.inf
+        self.received = self.processed = self.dropped = self.rejected = 0
+
+        self.scene_pub = self.create_publisher(String, contract.SCENE.name, profile(contract.SCENE))
+        self.markers_pub = self.create_publisher(
+            MarkerArray, contract.MARKERS.name, profile(contract.MARKERS)
+        )
+        self.annotated_pub = self.create_publisher(
+            Image, contract.IMAGE_ANNOTATED.name, profile(contract.IMAGE_ANNOTATED)
+        )
+        self.create_subscription(Image, contract.IMAGE.name, self._on_image, profile("sensor"))
+        self.create_subscription(
+            CameraInfo, contract.CAMERA_INFO.name, self._on_info, profile("sensor")
+        )
+        self.create_subscription(Image, contract.DEPTH.name, self._on_depth, profile("sensor"))
+        self.create_subscription(Odometry, contract.ODOM.name, self._on_odom, profile("sensor"))
+        self.create_service(Trigger, GET_SCENE, self._on_get_scene)
+        self.create_timer(1.0 / self.config.scene_rate_hz, self._on_scene_timer)
+        self.create_timer(10.0, self._report)
+        self._worker = threading.Thread(target=self._work, name="perception", daemon=True)
+        self._worker.start()
+        self.get_logger().info("perception up")
+
+    # -- callbacks: cache only ------------------------------------------------------------
+    def _on_config(self, config: PerceptionConfig) -> None:
+        self.get_logger().info("parameters changed; restart the node to rebuild detectors")
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        self._info = msg
+
+    def _on_depth(self, msg: Image) -> None:
+        self._depth = msg
+
+    def _on_odom(self, msg: Odometry) -> None:
+        p = msg.pose.pose
+        self._robot = (p.position.x, p.position.y, yaw_of(p.orientation))
+
+    def _on_image(self, msg: Image) -> None:
+        self.received += 1
+        now = time.monotonic()
+        if self._info is None or self._robot is None:
+            self.dropped += 1
+            return
+        if self._pending is not None or self._busy.locked():
+            self.dropped += 1  # busy: drop, never queue
+            return
+        if now - self._last_start < 1.0 / self.config.max_rate_hz:
+            self.dropped += 1
+            return
+        self._last_start = now
+        self._pending = (msg, self._depth, self._info, self._robot)
+        self._wake.set()
+
+    # -- worker ---------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _work(self) -> None:
+        while not self._stop:
+            if not self._wake.wait(0.2):
+                continue
+            self._wake.clear()
+            job, self._pending = self._pending, None
+            if job is None:
+                continue
+            with self._busy:
+                try:
+                    self._process(*job)
+                except (ImageError, PerceptionInputError) as e:
+                    self.rejected += 1
+                    self.get_logger().warning(f"frame rejected: {e}", throttle_duration_sec=5.0)
+                except Exception as e:  # noqa: BLE001 - the worker must survive a bad frame
+                    self.rejected += 1
+                    self.get_logger().error(f"processing failed: {e!r}")
+
+    def _process(self, img: Image, depth: Image | None, info: CameraInfo, robot) -> None:
+        bgr = to_bgr(img)
+        k = Intrinsics.from_k(list(info.k), info.width, info.height)
+        depth_m = to_depth_m(depth, self.config.depth_scale) if depth is not None else None
+        if depth_m is not None and depth_m.shape != bgr.shape[:2]:
+            depth_m = cv2.resize(depth_m, (bgr.shape[1], bgr.shape[0]), cv2.INTER_NEAREST)
+        now = self._now()
+        result = self.perception.process(Frame(bgr, depth_m, k, robot), now)
+        self.processed += 1
+        self._publish(result.scene)
+        rate = self.config.annotated_rate_hz
+        mono = time.monotonic()
+        if rate > 0 and mono - self._last_annotated >= 1.0 / rate:
+            self._last_annotated = mono
+            out = annotate(bgr, result.detections)
+            self.annotated_pub.publish(numpy_to_image(out, "bgr8", img.header.frame_id))
+
+    # -- outputs --------------------------------------------------------------------------
+    def _publish(self, scene: Scene) -> None:
+        self.scene_pub.publish(String(data=to_json(scene)))
+        self.markers_pub.publish(self._markers(scene))
+
+    def _markers(self, scene: Scene) -> MarkerArray:
+        arr = MarkerArray()
+        clear = Marker()
+        clear.action = Marker.DELETEALL
+        arr.markers.append(clear)
+        for i, o in enumerate(scene.objects):
+            for kind in (Marker.SPHERE, Marker.TEXT_VIEW_FACING):
+                m = Marker()
+                m.header.frame_id = scene.frame
+                m.ns = "objects" if kind == Marker.SPHERE else "labels"
+                m.id = i
+                m.type = kind
+                m.pose.position = Point(x=o.position.x, y=o.position.y, z=o.position.z)
+                m.pose.orientation.w = 1.0
+                alpha = 0.9 if o.visible else 0.3
+                if kind == Marker.SPHERE:
+                    m.scale = Vector3(x=0.12, y=0.12, z=0.12)
+                    m.color = ColorRGBA(r=1.0, g=0.6, b=0.1, a=alpha)
+                else:
+                    m.pose.position.z += 0.2
+                    m.scale.z = 0.12
+                    m.text = o.id
+                    m.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=alpha)
+                arr.markers.append(m)
+        return arr
+
+    def _current_scene(self) -> Scene | None:
+        if self._robot is None or not self._busy.acquire(blocking=False):
+            return None
+        try:
+            return self.perception.scene(self._robot, self._now())
+        finally:
+            self._busy.release()
+
+    def _on_scene_timer(self) -> None:
+        scene = self._current_scene()
+        if scene is not None:
+            self._publish(scene)
+
+    def _on_get_scene(self, request: Trigger.Request, response: Trigger.Response):
+        deadline = time.monotonic() + 0.5
+        scene = self._current_scene()
+        while scene is None and self._robot is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            scene = self._current_scene()
+        response.success = scene is not None
+        response.message = to_json(scene) if scene is not None else "no odometry yet or busy"
+        return response
+
+    def _report(self) -> None:
+        if self.received:
+            pct = 100.0 * self.dropped / self.received
+            self.get_logger().info(
+                f"frames: received {self.received}, processed {self.processed}, "
+                f"dropped {self.dropped} ({pct:.0f}%), rejected {self.rejected}"
+            )
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._worker.join(2.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return spin_node(PerceptionNode, argv)
