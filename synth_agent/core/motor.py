@@ -1,0 +1,184 @@
+"""Motor control's configuration and the plain values its skills exchange.
+
+The motor_control node is a shell around closed-loop skill controllers (`core/skills.py`) run by a
+plan executor (`core/plan_executor.py`); this module holds what they share: the one config
+dataclass the node declares its parameters from (mirrored by `config/motor_control.yaml`), the
+observation a controller reads each control period, and the command it returns. Everything is
+plain floats and numpy arrays with SI units, so the controllers are tested against a kinematic
+model without ROS.
+
+The speeds and accelerations here are what the controller *asks for*; the safety gate enforces its
+own limits independently, so these are set a little below the gate's to keep it from clamping a
+smooth profile into a jerky one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from synth_agent.core.schemas import Scene
+
+
+@dataclass(frozen=True)
+class MotorControlConfig:
+    """Defaults of the motor_control node (config/motor_control.yaml mirrors this)."""
+
+    control_rate_hz: float = 20.0
+    # What the controller asks for (the gate limits independently).
+    max_linear_mps: float = 0.4
+    max_angular_radps: float = 1.2
+    linear_accel_mps2: float = 0.5
+    angular_accel_radps2: float = 2.0
+    min_linear_mps: float = 0.03
+    min_angular_radps: float = 0.15
+    heading_gain: float = 2.5
+    # Tolerances of drive/turn (issue 7: 2 cm, 2 degrees).
+    position_tolerance_m: float = 0.02
+    angle_tolerance_deg: float = 2.0
+    # navigate_to: global route through doorways, then a VFH-style local planner over the scan.
+    places_file: str = ""
+    robot_radius_m: float = 0.2
+    clearance_m: float = 0.12
+    doorway_approach_m: float = 0.5
+    waypoint_tolerance_m: float = 0.2
+    goal_tolerance_m: float = 0.05
+    lookahead_m: float = 1.0
+    planner_sectors: int = 72
+    scan_max_range_m: float = 8.0
+    # Stuck detection and recovery.
+    stuck_timeout_s: float = 5.0
+    stuck_min_progress_m: float = 0.1
+    recovery_backoff_m: float = 0.2
+    recovery_rotate_deg: float = 60.0
+    max_recoveries: int = 3
+    # Object skills.
+    approach_standoff_m: float = 0.4
+    object_stale_s: float = 3.0
+    find_timeout_s: float = 120.0
+    search_turn_radps: float = 0.6
+    follow_distance_m: float = 1.0
+    follow_lost_timeout_s: float = 5.0
+    gripper_open: float = 0.0
+    gripper_closed: float = 1.0
+    gripper_settle_s: float = 1.0
+    grip_confirm_timeout_s: float = 3.0
+    grip_hold_distance_m: float = 0.3
+    # Per-step timeouts: base + factor * nominal duration of the step.
+    step_timeout_base_s: float = 5.0
+    step_timeout_factor: float = 3.0
+    # After a plan ends or is preempted, keep sending zero this long, then go quiet.
+    stop_hold_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        positive = (
+            "control_rate_hz", "max_linear_mps", "max_angular_radps", "linear_accel_mps2",
+            "angular_accel_radps2", "heading_gain", "position_tolerance_m",
+            "angle_tolerance_deg", "robot_radius_m", "doorway_approach_m",
+            "waypoint_tolerance_m", "goal_tolerance_m", "lookahead_m", "scan_max_range_m",
+            "stuck_timeout_s", "stuck_min_progress_m", "approach_standoff_m", "object_stale_s",
+            "find_timeout_s", "search_turn_radps", "follow_distance_m", "follow_lost_timeout_s",
+            "grip_confirm_timeout_s", "grip_hold_distance_m", "step_timeout_factor",
+        )  # fmt: skip
+        for name in positive:
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0.0):
+                raise ValueError(f"{name}: must be a finite number above 0, got {value!r}")
+        non_negative = (
+            "min_linear_mps", "min_angular_radps", "clearance_m", "recovery_backoff_m",
+            "recovery_rotate_deg", "gripper_settle_s", "step_timeout_base_s", "stop_hold_s",
+        )  # fmt: skip
+        for name in non_negative:
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{name}: must be a finite number of at least 0, got {value!r}")
+        if not 1.0 <= self.control_rate_hz <= 200.0:
+            raise ValueError(f"control_rate_hz: expected 1..200, got {self.control_rate_hz}")
+        if self.min_linear_mps >= self.max_linear_mps:
+            raise ValueError("min_linear_mps: must be below max_linear_mps")
+        if self.min_angular_radps >= self.max_angular_radps:
+            raise ValueError("min_angular_radps: must be below max_angular_radps")
+        if self.position_tolerance_m > 0.5 or self.angle_tolerance_deg > 45.0:
+            raise ValueError("position_tolerance_m <= 0.5 and angle_tolerance_deg <= 45 expected")
+        if self.planner_sectors < 8 or self.planner_sectors > 720:
+            raise ValueError(f"planner_sectors: expected 8..720, got {self.planner_sectors}")
+        if self.max_recoveries < 0:
+            raise ValueError(f"max_recoveries: must be at least 0, got {self.max_recoveries}")
+        if self.approach_standoff_m <= self.robot_radius_m:
+            raise ValueError("approach_standoff_m: must exceed robot_radius_m")
+        for name in ("gripper_open", "gripper_closed"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name}: expected 0..1, got {value!r}")
+
+    @property
+    def period_s(self) -> float:
+        return 1.0 / self.control_rate_hz
+
+    @property
+    def angle_tolerance_rad(self) -> float:
+        return math.radians(self.angle_tolerance_deg)
+
+
+@dataclass
+class Observation:
+    """What a controller reads in one control period. Pose in the odom frame (the frame of the
+    scene and of the places file); the scan in the robot frame (angles in radians, counter-clockwise
+    from straight ahead; non-finite or out-of-range readings mean nothing seen). `held` is the
+    ground truth of what the gripper holds when known (None: unknown, "": nothing); `safety` is the
+    safety gate's mode (idle, driving, stopping, estop) when known."""
+
+    x: float = 0.0
+    y: float = 0.0
+    yaw: float = 0.0
+    v: float = 0.0
+    w: float = 0.0
+    ranges: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    angles: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scene: Scene | None = None
+    held: str | None = None
+    safety: str | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """A velocity request (m/s, rad/s, REP 103) and optionally a gripper setpoint (0 open .. 1
+    closed; None leaves the gripper alone)."""
+
+    linear: float = 0.0
+    angular: float = 0.0
+    gripper: float | None = None
+
+
+STOP = Command()
+
+SkillStatus = Literal["running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class SkillState:
+    """A controller's verdict for one period: still running, or done with a reason. `say` is a
+    sentence for the operator (agent/feedback), emitted once."""
+
+    status: SkillStatus = "running"
+    detail: str = ""
+    say: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status != "running"
+
+
+RUNNING = SkillState()
+
+
+def wrap(angle: float) -> float:
+    """An angle in radians wrapped to [-pi, pi)."""
+    return (angle + math.pi) % (2.0 * math.pi) - math.pi
+
+
+def clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))

@@ -1,0 +1,577 @@
+"""Closed-loop skill controllers: one small class per skill of the plan schema.
+
+Each controller is built from one validated plan step and stepped once per control period with
+`step(obs, now) -> (Command, SkillState)`; it keeps its own state (start pose, phase) and starts
+on its first step, so building one has no side effects. `budget_s(obs)` is the step's timeout,
+derived from its size (metres, degrees, seconds) when it starts. Controllers never stop
+themselves by timer: the plan executor owns timeouts and preemption, so they read the same for
+every skill.
+
+Motion profiles are the textbook ones: a trapezoid limited by `sqrt(2 a d)` near the target, so
+the robot brakes smoothly and arrives at creep speed, which is what lets a 20 Hz loop stop within
+2 cm / 2 degrees without overshoot. `drive` holds the heading it started with; `turn` integrates
+wrapped yaw increments so 270 degrees means 270, not -90.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from synth_agent.core.local_planner import GoalSeeker, Point, plan_route, route_length
+from synth_agent.core.motor import (
+    RUNNING,
+    Command,
+    MotorControlConfig,
+    Observation,
+    SkillState,
+    clamp,
+    wrap,
+)
+from synth_agent.core.places import Places
+from synth_agent.core.schemas import SceneObject, Step
+
+
+class Skill:
+    """Base class: subclasses implement `_step` and may override `budget_s`."""
+
+    name = "skill"
+
+    def __init__(self, cfg: MotorControlConfig) -> None:
+        self.cfg = cfg
+        self._last_t: float | None = None
+        self._v = 0.0
+        self._w = 0.0
+
+    def budget_s(self, obs: Observation) -> float | None:
+        """Timeout for this step in seconds (None: until cancelled)."""
+        return self.cfg.step_timeout_base_s
+
+    def _budget(self, nominal_s: float) -> float:
+        return self.cfg.step_timeout_base_s + self.cfg.step_timeout_factor * nominal_s
+
+    def step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        self._dt = (
+            self.cfg.period_s if self._last_t is None else clamp(now - self._last_t, 0.0, 0.2)
+        )
+        self._last_t = now
+        return self._step(obs, now)
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        raise NotImplementedError
+
+    def _ramp(self, v: float, w: float, gripper: float | None = None) -> Command:
+        """Rate-limit the request so the profile stays smooth even when the target jumps."""
+        c, dt = self.cfg, self._dt
+        self._v = clamp(v, self._v - c.linear_accel_mps2 * dt, self._v + c.linear_accel_mps2 * dt)
+        self._w = clamp(
+            w, self._w - c.angular_accel_radps2 * dt, self._w + c.angular_accel_radps2 * dt
+        )
+        return Command(self._v, self._w, gripper)
+
+    def _halt(self, gripper: float | None = None) -> Command:
+        self._v = self._w = 0.0
+        return Command(0.0, 0.0, gripper)
+
+
+def profile_speed(remaining: float, accel: float, v_max: float, v_min: float) -> float:
+    """Trapezoid braking speed towards a target `remaining` away (signed), never below creep."""
+    speed = clamp(math.sqrt(2.0 * accel * abs(remaining)), v_min, v_max)
+    return math.copysign(speed, remaining)
+
+
+class Drive(Skill):
+    """Drive `distance_m` along the starting heading (negative: backwards), holding the heading."""
+
+    name = "drive"
+
+    def __init__(self, cfg: MotorControlConfig, distance_m: float) -> None:
+        super().__init__(cfg)
+        self.distance_m = distance_m
+        self._start: tuple[float, float, float] | None = None
+
+    def budget_s(self, obs: Observation) -> float:
+        return self._budget(abs(self.distance_m) / self.cfg.max_linear_mps + 1.0)
+
+    def progress(self, obs: Observation) -> float:
+        """Signed distance travelled along the starting heading."""
+        if self._start is None:
+            return 0.0
+        x0, y0, yaw0 = self._start
+        return (obs.x - x0) * math.cos(yaw0) + (obs.y - y0) * math.sin(yaw0)
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        c = self.cfg
+        if self._start is None:
+            self._start = (obs.x, obs.y, obs.yaw)
+        remaining = self.distance_m - self.progress(obs)
+        if abs(remaining) <= c.position_tolerance_m / 2:
+            return self._halt(), SkillState("succeeded", f"drove {self.progress(obs):.3f} m")
+        # Brake on a slightly lower deceleration than we accelerate with: margin for lag.
+        v = profile_speed(remaining, 0.8 * c.linear_accel_mps2, c.max_linear_mps, c.min_linear_mps)
+        heading_err = wrap(self._start[2] - obs.yaw)
+        w = clamp(c.heading_gain * heading_err, -c.max_angular_radps, c.max_angular_radps)
+        return self._ramp(v, w), RUNNING
+
+
+class Turn(Skill):
+    """Turn in place by `angle_deg` (positive: left), counting whole turns."""
+
+    name = "turn"
+
+    def __init__(self, cfg: MotorControlConfig, angle_deg: float) -> None:
+        super().__init__(cfg)
+        self.angle = math.radians(angle_deg)
+        self.turned = 0.0
+        self._yaw: float | None = None
+
+    def budget_s(self, obs: Observation) -> float:
+        return self._budget(abs(self.angle) / self.cfg.max_angular_radps + 1.0)
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        c = self.cfg
+        if self._yaw is not None:
+            self.turned += wrap(obs.yaw - self._yaw)
+        self._yaw = obs.yaw
+        remaining = self.angle - self.turned
+        if abs(remaining) <= c.angle_tolerance_rad / 2:
+            return self._halt(), SkillState(
+                "succeeded", f"turned {math.degrees(self.turned):.1f} deg"
+            )
+        w = profile_speed(
+            remaining, 0.8 * c.angular_accel_radps2, c.max_angular_radps, c.min_angular_radps
+        )
+        return self._ramp(0.0, w), RUNNING
+
+
+class Wait(Skill):
+    name = "wait"
+
+    def __init__(self, cfg: MotorControlConfig, seconds: float) -> None:
+        super().__init__(cfg)
+        self.seconds = seconds
+        self._t0: float | None = None
+
+    def budget_s(self, obs: Observation) -> float:
+        return self.seconds + self.cfg.step_timeout_base_s
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        if self._t0 is None:
+            self._t0 = now
+        if now - self._t0 >= self.seconds:
+            return self._halt(), SkillState("succeeded", f"waited {self.seconds:g} s")
+        return self._halt(), RUNNING
+
+
+class StopSkill(Skill):
+    """Command zero until the robot is still (odometry), then succeed."""
+
+    name = "stop"
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        if abs(obs.v) < 0.02 and abs(obs.w) < 0.05:
+            return self._halt(), SkillState("succeeded", "stopped")
+        return self._halt(), RUNNING
+
+
+class Say(Skill):
+    name = "say"
+
+    def __init__(self, cfg: MotorControlConfig, text: str) -> None:
+        super().__init__(cfg)
+        self.text = text
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        return self._halt(), SkillState("succeeded", "said", say=self.text)
+
+
+def object_words(obj: SceneObject) -> set[str]:
+    words = set(obj.label.lower().replace("_", " ").split())
+    if obj.colour:
+        words.add(obj.colour.lower())
+    return words
+
+
+_FILLER = {"the", "a", "an", "my", "some", "that", "this"}
+
+
+def match_object(query: str, obs: Observation, now: float, stale_s: float) -> SceneObject | None:
+    """The most confident, recently seen scene object whose label and colour cover every word
+    of `query` ("red cup" matches a red cup; "cup" matches any cup)."""
+    if obs.scene is None:
+        return None
+    want = {w for w in re.findall(r"[a-z]+", query.lower()) if w not in _FILLER}
+    want = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in want}
+    best: SceneObject | None = None
+    for obj in obs.scene.objects:
+        if now - obj.last_seen > stale_s and not obj.visible:
+            continue
+        if want and want <= object_words(obj):
+            if best is None or obj.confidence > best.confidence:
+                best = obj
+    return best
+
+
+def describe_scene(obs: Observation) -> str:
+    """One sentence naming what the scene holds, nearest first."""
+    if obs.scene is None or not obs.scene.objects:
+        return "I don't see anything I recognise."
+    objs = sorted(obs.scene.objects, key=lambda o: o.distance)
+    names = [
+        f"a {o.colour + ' ' if o.colour else ''}{o.label} {o.distance:.1f} m away" for o in objs
+    ]
+    if len(names) == 1:
+        return f"I see {names[0]}."
+    return f"I see {', '.join(names[:-1])} and {names[-1]}."
+
+
+class Describe(Skill):
+    name = "describe"
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        text = describe_scene(obs)
+        return self._halt(), SkillState("succeeded", text, say=text)
+
+
+def _human(name: str) -> str:
+    return "you" if name == "operator" else "the " + name.replace("_", " ")
+
+
+class NavigateTo(Skill):
+    """Reach a named place: a doorway route, then the local planner with stuck recovery."""
+
+    name = "navigate_to"
+
+    def __init__(self, cfg: MotorControlConfig, places: Places, place: str) -> None:
+        super().__init__(cfg)
+        self.places = places
+        self.place_name = place
+        self.target = places.get(place)  # KeyError for an unknown place: caught by the executor
+        self.route: list[Point] | None = None
+        self.seeker: GoalSeeker | None = None
+
+    def _plan(self, obs: Observation) -> list[Point]:
+        if self.route is None:
+            self.route = plan_route(
+                self.places,
+                (obs.x, obs.y),
+                (self.target.x, self.target.y),
+                self.cfg.doorway_approach_m,
+            )
+        return self.route
+
+    def budget_s(self, obs: Observation) -> float:
+        try:
+            length = route_length((obs.x, obs.y), self._plan(obs))
+        except ValueError:
+            length = 0.0
+        return self._budget(length / self.cfg.max_linear_mps + 2 * math.pi)
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        if self.seeker is None:
+            try:
+                route = self._plan(obs)
+            except ValueError as e:
+                return self._halt(), SkillState("failed", str(e))
+            self.seeker = GoalSeeker(self.cfg, route, self.target.yaw, _human(self.place_name))
+        return self.seeker.step(obs, now)
+
+
+def standoff_goal(obs: Observation, obj: SceneObject, standoff: float) -> tuple[Point, float]:
+    """The point `standoff` from the object on the line towards the robot, facing the object."""
+    ox, oy = obj.position.x, obj.position.y
+    dx, dy = ox - obs.x, oy - obs.y
+    d = math.hypot(dx, dy) or 1e-9
+    return (ox - dx / d * standoff, oy - dy / d * standoff), math.atan2(dy, dx)
+
+
+class Approach(Skill):
+    """Drive to the stand-off distance facing a tracked object, re-aiming as the track moves."""
+
+    name = "approach"
+
+    def __init__(self, cfg: MotorControlConfig, obj: str, standoff: float | None = None) -> None:
+        super().__init__(cfg)
+        self.query = obj
+        self.standoff = cfg.approach_standoff_m if standoff is None else standoff
+        self.seeker: GoalSeeker | None = None
+
+    def budget_s(self, obs: Observation) -> float:
+        return self._budget(4.0 / self.cfg.max_linear_mps + 2 * math.pi)
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
+        if obj is None:
+            return self._halt(), SkillState(
+                "failed",
+                f"{self.query} is not in the scene",
+                say=f"I can't see the {self.query}.",
+            )
+        goal, facing = standoff_goal(obs, obj, self.standoff)
+        if self.seeker is None:
+            self.seeker = GoalSeeker(self.cfg, [goal], facing, f"the {self.query}")
+        elif math.dist(goal, self.seeker.waypoints[-1]) > 0.1:
+            self.seeker.set_goal(goal, facing)
+        # The object itself must not block the last stretch to it.
+        self.seeker.ignore = (obj.position.x, obj.position.y, self.standoff - 0.05)
+        return self.seeker.step(obs, now)
+
+
+class Find(Skill):
+    """Look for an object: already in the scene → done; else turn a full circle, then visit
+    the named places nearest first, turning a circle at each, until it is seen."""
+
+    name = "find"
+
+    def __init__(self, cfg: MotorControlConfig, places: Places, obj: str) -> None:
+        super().__init__(cfg)
+        self.places = places
+        self.query = obj
+        self.sub: Skill | None = None
+        self.to_visit: list[str] | None = None
+        self.visited: list[str] = []
+
+    def budget_s(self, obs: Observation) -> float:
+        return self.cfg.find_timeout_s
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
+        if obj is not None:
+            return self._halt(), SkillState(
+                "succeeded", f"found {self.query} ({obj.id})", say=f"I see the {self.query}."
+            )
+        if self.sub is None:
+            self.sub = Turn(self.cfg, 360.0)
+            # Rooms only once, nearest first: the operator's spot is not a place to search.
+            self.to_visit = sorted(
+                self.places.places, key=lambda n: math.dist((obs.x, obs.y), self._xy(n))
+            )
+        cmd, state = self.sub.step(obs, now)
+        if state.status == "running":
+            return cmd, RUNNING
+        if isinstance(self.sub, NavigateTo):
+            if state.status == "succeeded":
+                self.visited.append(self.sub.place_name)
+                self.sub = Turn(self.cfg, 360.0)
+                return self._halt(), RUNNING
+        assert self.to_visit is not None
+        if not self.to_visit:
+            looked = " and ".join(_human(p) for p in self.visited) or "around me"
+            return self._halt(), SkillState(
+                "failed",
+                f"{self.query} not seen after searching",
+                say=f"I can't find the {self.query}; I looked in {looked}.",
+            )
+        self.sub = NavigateTo(self.cfg, self.places, self.to_visit.pop(0))
+        return self._halt(), RUNNING
+
+    def _xy(self, name: str) -> tuple[float, float]:
+        p = self.places.get(name)
+        return (p.x, p.y)
+
+
+class Follow(Skill):
+    """Keep `follow_distance_m` behind a tracked target until cancelled; fail when it is lost."""
+
+    name = "follow"
+
+    def __init__(self, cfg: MotorControlConfig, target: str) -> None:
+        super().__init__(cfg)
+        self.target = target
+        self._seen: float | None = None
+        self._track: tuple[float, float, float] | None = None  # (t, x, y) of the last sighting
+        self._tv = (0.0, 0.0)  # low-passed target velocity, the feed-forward term
+
+    def budget_s(self, obs: Observation) -> float | None:
+        return None
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        c = self.cfg
+        obj = match_object(self.target, obs, now, c.object_stale_s)
+        if obj is not None and obj.visible:
+            self._seen = now
+        if self._seen is None:
+            self._seen = now
+        if obj is None or not obj.visible:
+            if now - self._seen > c.follow_lost_timeout_s:
+                return self._halt(), SkillState(
+                    "failed",
+                    f"lost {self.target} for {c.follow_lost_timeout_s:g} s",
+                    say=f"I lost the {self.target}.",
+                )
+            return self._ramp(0.0, 0.0), RUNNING
+        dx, dy = obj.position.x - obs.x, obj.position.y - obs.y
+        dist = math.hypot(dx, dy)
+        bearing = wrap(math.atan2(dy, dx) - obs.yaw)
+        ox, oy = obj.position.x, obj.position.y
+        if self._track is not None and now - self._track[0] > 1e-3:
+            t0, x0, y0 = self._track
+            k = 0.3
+            self._tv = (
+                (1 - k) * self._tv[0] + k * (ox - x0) / (now - t0),
+                (1 - k) * self._tv[1] + k * (oy - y0) / (now - t0),
+            )
+        self._track = (now, ox, oy)
+        # The target's speed along our heading, plus a proportional pull on the gap.
+        ahead = self._tv[0] * math.cos(obs.yaw) + self._tv[1] * math.sin(obs.yaw)
+        gap = dist - c.follow_distance_m
+        v = clamp(max(ahead, 0.0) + 0.8 * gap, -0.1, c.max_linear_mps)
+        v *= max(math.cos(bearing), 0.0)
+        if abs(gap) < 0.05 and abs(ahead) < 0.05:
+            v = 0.0
+        w = clamp(c.heading_gain * bearing, -c.max_angular_radps, c.max_angular_radps)
+        return self._ramp(v, w), RUNNING
+
+
+class Pick(Skill):
+    """Open, approach to grasping distance, close, and confirm the object is held."""
+
+    name = "pick"
+
+    def __init__(self, cfg: MotorControlConfig, obj: str) -> None:
+        super().__init__(cfg)
+        self.query = obj
+        self.approach = Approach(cfg, obj)
+        self.phase = "approach"
+        self._t0 = 0.0
+
+    def budget_s(self, obs: Observation) -> float:
+        c = self.cfg
+        return self.approach.budget_s(obs) + c.gripper_settle_s + c.grip_confirm_timeout_s
+
+    def _held(self, obs: Observation, now: float) -> bool | None:
+        if obs.held is not None:
+            words = set(obs.held.lower().replace("_", " ").split())
+            return bool(obs.held) and bool(words & set(re.findall(r"[a-z]+", self.query.lower())))
+        obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
+        if obj is None:
+            return None
+        grip = (
+            obs.x + self.cfg.approach_standoff_m * math.cos(obs.yaw),
+            obs.y + self.cfg.approach_standoff_m * math.sin(obs.yaw),
+        )
+        near = math.dist(grip, (obj.position.x, obj.position.y))
+        return near <= self.cfg.grip_hold_distance_m
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        c = self.cfg
+        if self.phase == "approach":
+            cmd, state = self.approach.step(obs, now)
+            if state.status == "running":
+                return Command(cmd.linear, cmd.angular, c.gripper_open), state
+            if state.status == "failed":
+                return self._halt(), state
+            self.phase, self._t0 = "close", now
+        waited = now - self._t0
+        if waited < c.gripper_settle_s:
+            return self._halt(c.gripper_closed), RUNNING
+        held = self._held(obs, now)
+        if held:
+            return self._halt(c.gripper_closed), SkillState(
+                "succeeded", f"holding {self.query}", say=f"I have the {self.query}."
+            )
+        if waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
+            return self._halt(c.gripper_open), SkillState(
+                "failed",
+                f"{self.query} is not in the gripper after closing",
+                say=f"I couldn't pick up the {self.query}.",
+            )
+        return self._halt(c.gripper_closed), RUNNING
+
+
+class PlaceSkill(Skill):
+    """Optionally go to a place, open the gripper and confirm the release."""
+
+    name = "place"
+
+    def __init__(self, cfg: MotorControlConfig, places: Places, place: str | None) -> None:
+        super().__init__(cfg)
+        self.nav = NavigateTo(cfg, places, place) if place else None
+        self.phase = "navigate" if self.nav else "open"
+        self._t0: float | None = None
+
+    def budget_s(self, obs: Observation) -> float:
+        c = self.cfg
+        nav = self.nav.budget_s(obs) if self.nav else 0.0
+        return nav + c.step_timeout_base_s + c.gripper_settle_s + c.grip_confirm_timeout_s
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        c = self.cfg
+        if self.phase == "navigate":
+            assert self.nav is not None
+            cmd, state = self.nav.step(obs, now)
+            if state.status != "succeeded":
+                return cmd, state
+            self.phase = "open"
+        if self._t0 is None:
+            self._t0 = now
+        waited = now - self._t0
+        if waited < c.gripper_settle_s:
+            return self._halt(c.gripper_open), RUNNING
+        if obs.held is None:
+            return self._halt(c.gripper_open), SkillState("succeeded", "released (unconfirmed)")
+        if not obs.held:
+            return self._halt(c.gripper_open), SkillState("succeeded", "released")
+        if waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
+            return self._halt(c.gripper_open), SkillState(
+                "failed", f"still holding {obs.held} after opening"
+            )
+        return self._halt(c.gripper_open), RUNNING
+
+
+def build_skill(step: Step, cfg: MotorControlConfig, places: Places) -> Skill:
+    """The controller for one validated plan step. Raises KeyError for an unknown place."""
+    s = step.skill
+    if s == "drive":
+        return Drive(cfg, step.distance_m)
+    if s == "turn":
+        return Turn(cfg, step.angle_deg)
+    if s == "wait":
+        return Wait(cfg, step.seconds)
+    if s == "stop":
+        return StopSkill(cfg)
+    if s == "say":
+        return Say(cfg, step.text)
+    if s == "describe":
+        return Describe(cfg)
+    if s == "navigate_to":
+        return NavigateTo(cfg, places, step.place)
+    if s == "approach":
+        return Approach(cfg, step.object)
+    if s == "find":
+        return Find(cfg, places, step.object)
+    if s == "follow":
+        return Follow(cfg, step.target)
+    if s == "pick":
+        return Pick(cfg, step.object)
+    if s == "place":
+        return PlaceSkill(cfg, places, step.place)
+    raise ValueError(f"no controller for skill {s!r}")
+
+
+def announce(step: Step) -> str:
+    """The sentence said when a step starts."""
+    s = step.skill
+    if s == "navigate_to":
+        return "Coming to you" if step.place == "operator" else f"Heading to {_human(step.place)}"
+    if s == "drive":
+        way = "forward" if step.distance_m >= 0 else "backward"
+        return f"Driving {abs(step.distance_m):.2f} m {way}"
+    if s == "turn":
+        way = "left" if step.angle_deg >= 0 else "right"
+        return f"Turning {abs(step.angle_deg):.0f} degrees {way}"
+    if s == "find":
+        return f"Looking for the {step.object}"
+    if s == "approach":
+        return f"Approaching the {step.object}"
+    if s == "pick":
+        return f"Picking up the {step.object}"
+    if s == "place":
+        return f"Putting it down{' at ' + _human(step.place) if step.place else ''}"
+    if s == "follow":
+        return f"Following the {step.target}"
+    if s == "wait":
+        return f"Waiting {step.seconds:g} s"
+    if s == "stop":
+        return "Stopping"
+    return ""

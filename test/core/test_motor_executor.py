@@ -1,0 +1,156 @@
+"""PlanExecutor: statuses, preemption, cancel, timeouts, bad plans, safety pauses."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from synth_agent.core.motor import MotorControlConfig
+from synth_agent.core.plan_executor import PlanExecutor
+from synth_agent.core.schemas import parse_plan
+from test.core._motor_world import TWO_ROOMS, TWO_ROOMS_PLACES, World
+
+CFG = MotorControlConfig()
+DT = CFG.period_s
+
+
+def plan(pid: str, *steps: dict):
+    return parse_plan({"id": pid, "command": "test", "type": "plan", "steps": list(steps)})
+
+
+def drive_loop(ex: PlanExecutor, world: World, t0: float, t_max: float, **obs):
+    """Tick until the plan ends; return (time, statuses, feedback, commands)."""
+    statuses, feedback, cmds, t = [], [], [], t0
+    while t < t_max:
+        tick = ex.tick(world.obs(**obs), t)
+        statuses += tick.statuses
+        feedback += tick.feedback
+        cmds.append(tick.command)
+        world.apply(tick.command, DT)
+        t += DT
+        if any(s.plan_done for s in tick.statuses):
+            break
+    return t, statuses, feedback, cmds
+
+
+def test_turn_then_drive_plan_succeeds_with_statuses():
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    world = World([])
+    first = ex.submit(
+        plan("p1", {"skill": "turn", "angle_deg": 90}, {"skill": "drive", "distance_m": 1.0}), 0.0
+    )
+    assert [s.state for s in first.statuses] == ["accepted", "running"]
+    assert first.feedback == ["Turning 90 degrees left"]
+    _, statuses, feedback, _ = drive_loop(ex, world, 0.0, 60.0)
+    assert abs(world.x) < 0.03 and abs(world.y - 1.0) <= 0.02
+    assert abs(math.degrees(world.yaw) - 90.0) <= 2.0
+    states = [(s.step, s.state) for s in statuses]
+    assert states == [(0, "succeeded"), (1, "running"), (1, "succeeded"), (None, "succeeded")]
+    assert "Driving 1.00 m forward" in feedback
+    assert not ex.busy
+    # After the plan: zeros for stop_hold_s, then quiet.
+    assert ex.tick(world.obs(), 100.0).command is None
+
+
+def test_unknown_place_fails_with_reason_and_never_moves():
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    tick = ex.submit(
+        plan(
+            "bad",
+            {"skill": "drive", "distance_m": 1.0},
+            {"skill": "navigate_to", "place": "garage"},
+        ),
+        0.0,
+    )
+    assert [s.state for s in tick.statuses] == ["failed"]
+    assert tick.statuses[0].plan_done and "garage" in tick.statuses[0].detail
+    assert "unknown place" in tick.statuses[0].detail and tick.feedback
+    world = World([])
+    for i in range(20):
+        t = ex.tick(world.obs(), i * DT)
+        assert t.command is None or (t.command.linear == 0.0 and t.command.angular == 0.0)
+
+
+def test_non_plan_responses_are_not_executed():
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    answer = parse_plan({"id": "a", "command": "what", "type": "answer", "say": "a cup"})
+    tick = ex.submit(answer, 0.0)
+    assert tick.statuses[0].state == "failed" and not ex.busy
+
+
+@pytest.mark.parametrize("how", ["cancel", "new_plan"])
+def test_preemption_stops_within_one_control_period(how):
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    world = World([])
+    ex.submit(plan("p1", {"skill": "drive", "distance_m": 3.0}), 0.0)
+    t, *_ = drive_loop(ex, world, 0.0, 2.0)
+    assert world.v > 0.3  # at speed
+    if how == "cancel":
+        tick = ex.cancel(t)
+        assert [(s.step, s.state) for s in tick.statuses] == [(0, "canceled"), (None, "canceled")]
+    else:
+        tick = ex.submit(plan("p2", {"skill": "wait", "seconds": 1.0}), t)
+        states = [(s.plan_id, s.step, s.state) for s in tick.statuses]
+        assert states[:2] == [("p1", 0, "canceled"), ("p1", None, "canceled")]
+        assert "preempted by plan p2" in tick.statuses[1].detail
+        assert states[2:] == [("p2", None, "accepted"), ("p2", 0, "running")]
+    assert tick.command.linear == 0.0 and tick.command.angular == 0.0
+    world.apply(tick.command, DT)
+    nxt = ex.tick(world.obs(), t + DT)
+    assert nxt.command.linear == 0.0 and nxt.command.angular == 0.0
+
+
+def test_step_timeout_fails_with_reason():
+    cfg = MotorControlConfig(step_timeout_base_s=1.0, step_timeout_factor=1.0)
+    ex = PlanExecutor(cfg, TWO_ROOMS_PLACES)
+    world = World([])
+    ex.submit(plan("p", {"skill": "drive", "distance_m": 1.0}), 0.0)
+    # The robot's wheels do nothing (a stalled base): the drive can never finish.
+    t, statuses = 0.0, []
+    while t < 30.0:
+        tick = ex.tick(world.obs(), t)
+        statuses += tick.statuses
+        t += DT
+        if not ex.busy:
+            break
+    budget = 1.0 + 1.0 * (1.0 / cfg.max_linear_mps + 1.0)
+    assert abs(t - budget) < 0.2
+    assert statuses[-1].state == "failed" and "timed out" in statuses[-1].detail
+
+
+def test_navigate_plan_between_rooms():
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    world = World(TWO_ROOMS, x=1.0, y=1.5)
+    tick = ex.submit(plan("nav", {"skill": "navigate_to", "place": "east"}), 0.0)
+    assert tick.feedback == ["Heading to the east"]
+    _, statuses, _, _ = drive_loop(ex, world, 0.0, 120.0)
+    assert statuses[-1].state == "succeeded", statuses[-1]
+    assert math.hypot(world.x - 7.0, world.y - 2.3) <= 0.05
+    assert world.min_clearance > CFG.robot_radius_m
+
+
+def test_say_and_describe_give_feedback():
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    world = World([])
+    ex.submit(plan("s", {"skill": "say", "text": "Hello there"}, {"skill": "describe"}), 0.0)
+    _, statuses, feedback, _ = drive_loop(ex, world, 0.0, 5.0)
+    assert "Hello there" in feedback
+    assert "I don't see anything I recognise." in feedback
+    assert statuses[-1].state == "succeeded"
+
+
+def test_safety_stop_pauses_and_estop_fails():
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    world = World([])
+    ex.submit(plan("p", {"skill": "drive", "distance_m": 2.0}), 0.0)
+    drive_loop(ex, world, 0.0, 1.0)
+    tick = ex.tick(world.obs(safety="stopping"), 1.0)
+    assert tick.command.linear == 0.0 and "Paused" in tick.feedback[0]
+    for i in range(100):  # a long pause does not time the step out
+        assert ex.tick(world.obs(safety="stopping"), 1.0 + i * DT).command.linear == 0.0
+    assert ex.busy
+    tick = ex.tick(world.obs(safety="estop"), 7.0)
+    assert tick.command.linear == 0.0
+    assert tick.statuses[-1].plan_done and tick.statuses[-1].state == "failed"
+    assert "emergency stop" in tick.statuses[-1].detail

@@ -1,0 +1,200 @@
+"""Skill controllers against a kinematic unicycle: tolerances, avoidance, stuck recovery."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from synth_agent.core.local_planner import plan_route
+from synth_agent.core.motor import MotorControlConfig, Observation
+from synth_agent.core.places import load_places
+from synth_agent.core.schemas import parse_scene
+from synth_agent.core.skills import Approach, Drive, Find, Follow, NavigateTo, Turn, match_object
+from test.core._motor_world import TWO_ROOMS, TWO_ROOMS_PLACES, World, box, run
+
+CFG = MotorControlConfig()
+
+
+@pytest.mark.parametrize("distance", [1.0, -0.5, 0.05, 2.5])
+def test_drive_stops_within_2cm(distance):
+    world = World([], x=1.0, y=2.0, yaw=0.7)
+    state, t, _ = run(Drive(CFG, distance), world)
+    assert state is not None and state.status == "succeeded", state
+    travelled = (world.x - 1.0) * math.cos(0.7) + (world.y - 2.0) * math.sin(0.7)
+    assert abs(travelled - distance) <= 0.02
+    lateral = -(world.x - 1.0) * math.sin(0.7) + (world.y - 2.0) * math.cos(0.7)
+    assert abs(lateral) < 0.02 and abs(world.yaw - 0.7) < math.radians(2)
+    assert t < abs(distance) / CFG.max_linear_mps + 3.0
+
+
+def test_drive_profile_is_smooth():
+    world = World([])
+    skill = Drive(CFG, 1.0)
+    last = 0.0
+    for i in range(200):
+        cmd, state = skill.step(world.obs(), i * 0.05)
+        if state.done:  # arrives at creep speed and stops: the only step allowed to jump
+            assert last <= 0.1
+            break
+        assert abs(cmd.linear - last) <= CFG.linear_accel_mps2 * 0.05 + 1e-9
+        assert cmd.linear <= CFG.max_linear_mps
+        last = cmd.linear
+        world.apply(cmd, 0.05)
+        if state.done:
+            break
+
+
+@pytest.mark.parametrize("angle", [90.0, -90.0, 180.0, 270.0, -270.0, 360.0, 5.0])
+def test_turn_within_2deg(angle):
+    world = World([], yaw=3.0)  # near the wrap point on purpose
+    skill = Turn(CFG, angle)
+    state, _, _ = run(skill, world)
+    assert state is not None and state.status == "succeeded"
+    assert abs(math.degrees(world.yaw - 3.0) - angle) <= 2.0
+    assert math.hypot(world.x, world.y) < 1e-9
+
+
+def test_route_crosses_the_door_perpendicular():
+    route = plan_route(TWO_ROOMS_PLACES, (1.0, 1.5), (7.0, 2.3), 0.5)
+    assert route == [(3.5, 1.5), (4.0, 1.5), (4.5, 1.5), (7.0, 2.3)]
+    assert plan_route(TWO_ROOMS_PLACES, (1.0, 1.5), (2.0, 2.0), 0.5) == [(2.0, 2.0)]
+
+
+def test_route_through_the_apartment_is_shortest():
+    places = load_places()
+    route = plan_route(places, (2.8, 2.0), (7.0, 2.5), 0.5)
+    # kitchen -> living room through the direct door, not through the hallway
+    assert (5.0, 1.7) in route and len(route) == 4
+    route = plan_route(places, (2.8, 2.0), (3.0, 6.0), 0.5)
+    assert (2.5, 3.4) in route and (3.0, 4.6) in route
+
+
+def test_navigate_between_rooms_around_an_obstacle():
+    pillar = box(5.5, 1.4, 5.9, 2.6)
+    world = World(TWO_ROOMS + pillar, x=1.0, y=1.5, yaw=math.pi)
+    skill = NavigateTo(CFG, TWO_ROOMS_PLACES, "east")
+    state, t, _ = run(skill, world, t_max=90.0)
+    assert state is not None and state.status == "succeeded", state
+    assert math.hypot(world.x - 7.0, world.y - 2.3) <= CFG.goal_tolerance_m
+    assert (
+        abs(math.degrees(world.yaw - 1.5708) % 360.0) <= 2.0
+        or abs(math.degrees(world.yaw - 1.5708) % 360.0 - 360.0) <= 2.0
+    )
+    assert world.min_clearance > CFG.robot_radius_m  # never touched a wall or the pillar
+    assert skill.seeker.recoveries == 0
+    assert t < skill.budget_s(Observation(x=1.0, y=1.5))
+
+
+def test_stuck_against_a_wall_recovers_then_fails():
+    # A closed box: the place lies beyond a wall with no door (the rooms say one room).
+    walls = [*box(0.0, 0.0, 8.0, 3.0), (4.0, 0.0, 4.0, 3.0)]
+    world = World(walls, x=1.0, y=1.5, yaw=0.0)
+    places = TWO_ROOMS_PLACES.__class__(
+        places={"east": TWO_ROOMS_PLACES.places["east"]},
+        operator=TWO_ROOMS_PLACES.operator,
+    )
+    skill = NavigateTo(CFG, places, "east")
+    state, _, _ = run(skill, world, t_max=200.0)
+    assert state is not None and state.status == "failed"
+    assert "stuck" in state.detail and state.say
+    assert skill.seeker.recoveries == CFG.max_recoveries
+    assert world.min_clearance > CFG.robot_radius_m
+
+
+def _scene(now, *objects):
+    return parse_scene(
+        {
+            "stamp": now,
+            "robot": {"x": 0.0, "y": 0.0, "yaw": 0.0},
+            "objects": [
+                {
+                    "id": f"{label}_{i}",
+                    "label": label,
+                    "colour": colour,
+                    "confidence": 0.9,
+                    "position": {"x": x, "y": y},
+                    "distance": math.hypot(x, y),
+                    "bearing": 0.0,
+                    "last_seen": now,
+                }
+                for i, (label, colour, x, y) in enumerate(objects)
+            ],
+        }
+    )
+
+
+def test_match_object_by_colour_and_label():
+    obs = Observation(scene=_scene(0.0, ("cup", "red", 1.0, 0.0), ("cup", "blue", 2.0, 0.0)))
+    assert match_object("the red cup", obs, 0.0, 2.0).colour == "red"
+    assert match_object("blue cup", obs, 0.0, 2.0).colour == "blue"
+    assert match_object("green cup", obs, 0.0, 2.0) is None
+
+
+def test_approach_stops_at_standoff_facing_the_object():
+    world = World(box(-1.0, -3.0, 5.0, 3.0), x=0.0, y=0.0, yaw=1.0)
+    skill = Approach(CFG, "red cup")
+    state, _, _ = run(skill, world, scene=_scene(0.0, ("cup", "red", 3.0, 1.0)))
+    assert state is not None and state.status == "succeeded", state
+    d = math.hypot(3.0 - world.x, 1.0 - world.y)
+    assert abs(d - CFG.approach_standoff_m) <= 0.06
+    facing = math.atan2(1.0 - world.y, 3.0 - world.x)
+    assert abs(math.remainder(facing - world.yaw, 2 * math.pi)) <= math.radians(3)
+
+
+def test_find_turns_then_fails_with_places_looked_at():
+    world = World(TWO_ROOMS, x=1.0, y=1.5)
+    skill = Find(CFG, TWO_ROOMS_PLACES, "red cup")
+    state, _, _ = run(skill, world, t_max=200.0)
+    assert state is not None and state.status == "failed"
+    assert "I can't find the red cup; I looked in the west and the east" in state.say
+
+
+def test_find_succeeds_when_seen():
+    world = World([])
+    state, _, _ = run(
+        Find(CFG, TWO_ROOMS_PLACES, "cup"), world, scene=_scene(0.0, ("cup", "red", 1, 0))
+    )
+    assert state.status == "succeeded"
+
+
+def test_follow_keeps_distance_then_gives_up_when_lost():
+    world = World([])
+    skill = Follow(CFG, "person")
+    t = 0.0
+    while t < 20.0:
+        px = 2.0 + 0.3 * t  # walking east at 0.3 m/s
+        cmd, state = skill.step(world.obs(scene=_scene(t, ("person", None, px, 0.0))), t)
+        world.apply(cmd, 0.05)
+        t += 0.05
+        assert not state.done
+    assert abs((px - world.x) - CFG.follow_distance_m) < 0.3
+    while t < 40.0:
+        cmd, state = skill.step(world.obs(scene=_scene(t)), t)
+        world.apply(cmd, 0.05)
+        t += 0.05
+        if state.done:
+            break
+    assert state.status == "failed" and "lost" in state.detail
+    assert t < 20.0 + CFG.follow_lost_timeout_s + 0.2
+
+
+@pytest.mark.parametrize(("held", "ok"), [("red_cup", True), ("", False)])
+def test_pick_closes_and_confirms_from_ground_truth(held, ok):
+    from synth_agent.core.skills import Pick
+
+    world = World([], x=0.0, y=0.0)
+    skill = Pick(CFG, "red cup")
+    scene = _scene(0.0, ("cup", "red", 1.5, 0.0))
+    state, _, cmd = run(skill, world, t_max=60.0, scene=scene, held=held)
+    assert state.status == ("succeeded" if ok else "failed"), state
+    assert abs(math.hypot(1.5 - world.x, world.y) - CFG.approach_standoff_m) <= 0.06
+    assert cmd.gripper == (CFG.gripper_closed if ok else CFG.gripper_open)
+
+
+def test_place_opens_and_confirms_release():
+    from synth_agent.core.skills import PlaceSkill
+
+    state, _, cmd = run(PlaceSkill(CFG, TWO_ROOMS_PLACES, None), World([]), held="")
+    assert state.status == "succeeded" and state.detail == "released"
+    assert cmd.gripper == CFG.gripper_open
