@@ -76,12 +76,18 @@ class SimConfig:
             raise ValueError(f"real_time_factor must be in (0, 20], got {self.real_time_factor}")
         if not 10 <= self.tick_rate_hz <= 1000:
             raise ValueError(f"tick_rate_hz must be in [10, 1000], got {self.tick_rate_hz}")
-        for name in ("odom_rate_hz", "joint_states_rate_hz", "lidar_rate_hz",
-                     "ground_truth_rate_hz"):
+        for name in (
+            "odom_rate_hz",
+            "joint_states_rate_hz",
+            "lidar_rate_hz",
+            "ground_truth_rate_hz",
+        ):
             value = getattr(self, name)
             _positive(name, value)
             if value > self.tick_rate_hz:
-                raise ValueError(f"{name} ({value}) cannot exceed tick_rate_hz ({self.tick_rate_hz})")
+                raise ValueError(
+                    f"{name} ({value}) cannot exceed tick_rate_hz ({self.tick_rate_hz})"
+                )
         _non_negative("camera_rate_hz", self.camera_rate_hz)
         if self.camera_rate_hz > 60:
             raise ValueError(f"camera_rate_hz must be <= 60, got {self.camera_rate_hz}")
@@ -111,8 +117,9 @@ class SimConfig:
         _positive("max_linear_mps", self.max_linear_mps)
         _positive("max_angular_radps", self.max_angular_radps)
         if self.max_linear_mps > 1.0:
-            raise ValueError(f"max_linear_mps must be <= 1.0 (wheel motor limit), got "
-                             f"{self.max_linear_mps}")
+            raise ValueError(
+                f"max_linear_mps must be <= 1.0 (wheel motor limit), got {self.max_linear_mps}"
+            )
         _positive("grasp_reach_m", self.grasp_reach_m)
         for name in ("odom_frame", "base_frame", "camera_frame", "laser_frame"):
             if not getattr(self, name):
