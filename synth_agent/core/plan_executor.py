@@ -87,7 +87,7 @@ class PlanExecutor:
     def submit(self, plan: Plan, now: float) -> Tick:
         """Start a plan, preempting any running one."""
         if self.plan is not None:
-            self._end("canceled", f"preempted by plan {plan.id}", now, "canceled")
+            self._end("preempted", f"preempted by plan {plan.id}", now, "preempted")
         reason = self.validate(plan)
         self.plan = plan
         if reason is not None:

@@ -214,17 +214,19 @@ def is_finite(*values: float) -> bool:
 
 class Status(_Strict):
     """Progress of a plan on `agent/status`. `step` is the step index, or None for the plan as a
-    whole; a plan ends with exactly one plan-level `succeeded`, `failed` or `canceled`."""
+    whole; a plan ends with exactly one plan-level `succeeded`, `failed`, `canceled` (by the
+    operator) or `preempted` (by a newer plan). `pending` marks a step waiting for the
+    operator's confirmation."""
 
     plan_id: Annotated[str, Field(min_length=1, max_length=64)]
     step: Annotated[int, Field(ge=0)] | None = None
     skill: str | None = None
-    state: Literal["accepted", "running", "succeeded", "failed", "canceled"]
+    state: Literal["accepted", "pending", "running", "succeeded", "failed", "canceled", "preempted"]
     detail: str = ""
 
     @property
     def plan_done(self) -> bool:
-        return self.step is None and self.state in ("succeeded", "failed", "canceled")
+        return self.step is None and self.state in ("succeeded", "failed", "canceled", "preempted")
 
 
 def parse_status(text: str | bytes | dict) -> Status:

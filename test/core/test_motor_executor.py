@@ -92,7 +92,7 @@ def test_preemption_stops_within_one_control_period(how):
     else:
         tick = ex.submit(plan("p2", {"skill": "wait", "seconds": 1.0}), t)
         states = [(s.plan_id, s.step, s.state) for s in tick.statuses]
-        assert states[:2] == [("p1", 0, "canceled"), ("p1", None, "canceled")]
+        assert states[:2] == [("p1", 0, "preempted"), ("p1", None, "preempted")]
         assert "preempted by plan p2" in tick.statuses[1].detail
         assert states[2:] == [("p2", None, "accepted"), ("p2", 0, "running")]
     assert tick.command.linear == 0.0 and tick.command.angular == 0.0

@@ -138,3 +138,8 @@ def test_plan_is_immutable():
     plan = Plan.model_validate(FETCH)
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError on frozen
         plan.id = "other"
+
+
+def test_preempted_ends_a_plan_and_pending_does_not():
+    assert parse_status({"plan_id": "p1", "state": "preempted"}).plan_done
+    assert not parse_status({"plan_id": "p1", "step": 1, "state": "pending"}).plan_done
