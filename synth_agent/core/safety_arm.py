@@ -47,7 +47,7 @@ def _finite(values: Sequence[float]) -> bool:
 
 
 def check_trajectory(traj: Trajectory, limits: Sequence[JointLimit]) -> str:
-    """"" when the trajectory respects every limit, else the first reason it does not."""
+    """ "" when the trajectory respects every limit, else the first reason it does not."""
     if not traj.points:
         return ""
     by_name = {lim.name: lim for lim in limits}
@@ -98,7 +98,7 @@ def check_trajectory(traj: Trajectory, limits: Sequence[JointLimit]) -> str:
 
 
 def check_gripper(value: float, lo: float, hi: float) -> str:
-    """"" when a gripper command (0 open … 1 closed) is usable, else why not."""
+    """ "" when a gripper command (0 open … 1 closed) is usable, else why not."""
     if not math.isfinite(value):
         return f"gripper command {value} is not finite"
     if not lo <= value <= hi:

@@ -45,7 +45,9 @@ class Velocity(NamedTuple):
 ZERO = Velocity(0.0, 0.0, 0.0)
 
 
-def _bounds(v_curr: float, v_cmd: float, accel: float, decel: float, dt: float) -> tuple[float, float]:
+def _bounds(
+    v_curr: float, v_cmd: float, accel: float, decel: float, dt: float
+) -> tuple[float, float]:
     """The allowed change (min, max) of one axis in one step; `accel`, `decel` are positive."""
     if abs(v_cmd) >= abs(v_curr) and v_curr * v_cmd >= 0.0:
         return -accel * dt, accel * dt
@@ -101,9 +103,7 @@ def clamp_velocity(target: Velocity, limits: Limits) -> tuple[Velocity, list[str
         hit.append("holonomic")
     speed = math.hypot(target.vx, vy)
     lin_ratio = limits.max_linear / speed if speed > limits.max_linear else 1.0
-    ang_ratio = (
-        limits.max_angular / abs(target.wz) if abs(target.wz) > limits.max_angular else 1.0
-    )
+    ang_ratio = limits.max_angular / abs(target.wz) if abs(target.wz) > limits.max_angular else 1.0
     if lin_ratio < 1.0:
         hit.append("max_linear_velocity")
     if ang_ratio < 1.0:

@@ -8,7 +8,8 @@ points the robot is moving *toward*; backing off and turning away stay allowed, 
 lets a robot that was stopped next to a wall get itself out.
 
 Rules, each configured by distance (0 = off) and each reported with the distance that fired it:
-- stop: an obstacle within `stop_distance` ahead → no linear motion (rotation allowed);
+- stop: an obstacle within `stop_distance` ahead → no linear motion (rotation allowed); always
+  on for obstacles touching or inside the footprint;
 - slowdown: within `slowdown_distance` → the whole command scaled by `slowdown_ratio`;
 - limit: within `limit_distance` → scaled so that speed ≤ `limit_linear_velocity` and
   turn rate ≤ `limit_angular_velocity`;
@@ -158,19 +159,25 @@ def time_to_collision(
     return float(t[i - 1]) if i > 0 else 0.0
 
 
-def apply_zones(v: Velocity, points: ScanPoints, cfg: ZoneConfig) -> ZoneResult:
-    """Apply stop, slowdown, limit and approach to command `v` given the obstacle points."""
+def apply_zones(
+    v: Velocity, points: ScanPoints, cfg: ZoneConfig, scaling: bool = True
+) -> ZoneResult:
+    """Apply stop, slowdown, limit and approach to command `v` given the obstacle points
+    (`scaling=False`: the stop rule only)."""
     if v.speed == 0.0 or points.r.size == 0:
         return ZoneResult(v)
     edge = points.r - cfg.robot_radius
     toward = (points.x * v.vx + points.y * v.vy) > 1e-12 * v.speed
-    if cfg.stop_distance > 0.0:
-        hit = toward & (edge <= cfg.stop_distance)
-        if np.any(hit):
-            d = float(np.min(edge[hit]))
-            return ZoneResult(
-                Velocity(0.0, 0.0, v.wz), "stop", f"stop zone: obstacle at {d:.2f} m", 0.0
-            )
+    # The stop rule is always on: with stop_distance 0 it still stops for points touching or
+    # inside the footprint, which the approach rule (points outside only) leaves alone.
+    hit = toward & (edge <= cfg.stop_distance)
+    if np.any(hit):
+        d = float(np.min(edge[hit]))
+        return ZoneResult(
+            Velocity(0.0, 0.0, v.wz), "stop", f"stop zone: obstacle at {d:.2f} m", 0.0
+        )
+    if not scaling:
+        return ZoneResult(v)
     factor, zone, reason = 1.0, "", ""
     ahead = edge[toward]
     nearest = float(np.min(ahead)) if ahead.size else math.inf

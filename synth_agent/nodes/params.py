@@ -93,9 +93,8 @@ def declare_config(
         nonlocal current
         candidate = dict(current)
         for p in params:
-            if p.name not in fields:
-                return SetParametersResult(successful=False, reason=f"unknown parameter {p.name}")
-            candidate[p.name] = _value(p, fields[p.name][0])
+            if p.name in fields:  # others (use_sim_time, QoS overrides) are ROS's own to check
+                candidate[p.name] = _value(p, fields[p.name][0])
         try:
             new = from_flat(cls, candidate)
         except (TypeError, ValueError) as e:

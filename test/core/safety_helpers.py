@@ -1,0 +1,60 @@
+"""Shared helpers for the safety gate's unit tests: a gate from keyword overrides, and a clock
+that drives it the way the node's timer does."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from synth_agent.core.safety import ArmConfig, SafetyGate, SafetyGateConfig, SourcesConfig, Verdict
+from synth_agent.core.safety_audit import AuditLog
+
+
+def config(**overrides) -> SafetyGateConfig:
+    """Defaults with overrides; the scan is off unless a test asks for it."""
+    overrides.setdefault("use_scan", False)
+    sources = overrides.pop("sources", None)
+    arm = overrides.pop("arm", None)
+    cfg = SafetyGateConfig(**overrides)
+    if sources is not None:
+        cfg = dataclasses.replace(cfg, sources=SourcesConfig(**sources))
+    if arm is not None:
+        cfg = dataclasses.replace(cfg, arm=ArmConfig(**arm))
+    return cfg
+
+
+def gate(audit: AuditLog | None = None, **overrides) -> SafetyGate:
+    return SafetyGate(config(**overrides), audit)
+
+
+def command(
+    g: SafetyGate,
+    now: float,
+    vx: float = 0.0,
+    wz: float = 0.0,
+    vy: float = 0.0,
+    source: str = "agent",
+):
+    """Send a Twist-like command and return the gate's immediate step (as the node does)."""
+    decision = g.on_command(source, (vx, vy, 0.0), (0.0, 0.0, wz), now)
+    return decision, g.step(now)
+
+
+def ticks(start: float, end: float, period: float) -> Iterator[float]:
+    """Times start, start+period, ... up to end (inclusive), without float drift."""
+    k = 0
+    while True:
+        t = start + k * period
+        if t > end + 1e-9:
+            return
+        yield t
+        k += 1
+
+
+def run(g: SafetyGate, start: float, end: float) -> list[tuple[float, Verdict]]:
+    """Step the gate at its output rate from start to end; return (time, verdict) pairs."""
+    return [(t, g.step(t)) for t in ticks(start, end, g.config.period)]
+
+
+def published(trace: list[tuple[float, Verdict]]) -> list[tuple[float, Verdict]]:
+    return [(t, v) for t, v in trace if v.publish]
