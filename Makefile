@@ -39,7 +39,7 @@ up: setup
 lock:
 	rm -rf /tmp/synth_agent_lock && $(PYTHON) -m venv /tmp/synth_agent_lock
 	/tmp/synth_agent_lock/bin/pip install --quiet -r requirements.in
-	/tmp/synth_agent_lock/bin/pip freeze | $(PYTHON) tools/lock.py > requirements.txt
+	/tmp/synth_agent_lock/bin/pip freeze --all | $(PYTHON) tools/lock.py > requirements.txt
 
 clean:
 	rm -rf $(VENV) build install log .pytest_cache

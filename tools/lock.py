@@ -13,7 +13,7 @@ def norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-lines = [ln.strip() for ln in sys.stdin if "==" in ln and not ln.startswith("-e")]
+lines = [ln.strip() for ln in sys.stdin if "==" in ln and not ln.startswith(("-e", "#"))]
 names = {norm(ln.split("==")[0]) for ln in lines}
 print("# Generated from requirements.in by tools/lock.py (make lock). Python 3.11, x86_64.")
 for ln in sorted(lines, key=str.lower):
