@@ -17,8 +17,16 @@ Why it is built this way:
 - `Perception.process()` is the whole per-frame pipeline: detect -> locate (depth, intrinsics,
   camera mount, robot pose) -> track -> scene. It takes `now` as an argument and never reads a
   clock, so tests replay exactly and the node passes ROS (possibly simulated) time.
-- Positions are of the visible surface at the blob's centroid; for the small objects here that
-  is within a radius (<= 0.1 m) of the object's centre.
+- Depth sees an object's front surface; `colour_radius_m[i]` (the object's horizontal radius)
+  moves the point back to the object's centre, so the scene says where the thing *is*. The
+  defaults are the simulator's objects' radii and the person's torso radius.
+- One object can show up as several blobs in one frame (a person cut by the image border shows
+  two strips of shirt either side of an arm or the frame). Same-label observations closer than
+  the object's diameter (+ 5 cm) are merged before tracking, because two solid objects of one
+  kind cannot be closer than that; otherwise the fragment would become a second, false track.
+- Acceptance on the real simulator (test/core/test_perception_sim.py): from many robot poses
+  every object clearly in view within 0.15 m of ground truth, and no false positive over 60 s
+  of driving with the person walking.
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ __all__ = [
     "PerceptionResult",
     "build_scene",
     "annotate",
+    "merge_fragments",
 ]
 
 
@@ -113,9 +122,15 @@ class PerceptionConfig:
             255,
         ]
     )
+    # Horizontal radius of each colour entry's object (m): the front surface seen by depth is
+    # moved this far back along the viewing ray, to the object's centre.
+    colour_radius_m: list[float] = field(default_factory=lambda: [0.04, 0.1, 0.05, 0.035, 0.17])
     min_blob_area_px: int = 60
     max_blob_area_fraction: float = 0.5
     min_blob_fill: float = 0.3
+    # Colour blobs this close (px) to the left or right image border are ignored: the object
+    # is cut there, so its position would be off by up to its radius (0 keeps them).
+    blob_border_px: int = 2
     # Depth: valid range, and the scale of integer depth images (16UC1 millimetres -> metres).
     depth_min_m: float = 0.1
     depth_max_m: float = 8.0
@@ -174,6 +189,14 @@ class PerceptionConfig:
                 _check(
                     0 <= v <= top, f"{name}[{i}] (entry {i // 3}) must be in [0, {top}], got {v}"
                 )
+        _check(
+            len(self.colour_radius_m) == n,
+            f"colour_radius_m has {len(self.colour_radius_m)} entries, colour_labels has {n}",
+        )
+        for i, r in enumerate(self.colour_radius_m):
+            _check(
+                math.isfinite(r) and 0 <= r <= 2, f"colour_radius_m[{i}] must be in [0, 2], got {r}"
+            )
         for i, label in enumerate(self.colour_labels):
             _check(bool(label.strip()), f"colour_labels[{i}] must not be empty")
             lo, hi = self.colour_hsv_low[3 * i : 3 * i + 3], self.colour_hsv_high[3 * i : 3 * i + 3]
@@ -187,6 +210,7 @@ class PerceptionConfig:
         )
         _check(0 < self.max_blob_area_fraction <= 1, "max_blob_area_fraction must be in (0, 1]")
         _check(0 <= self.min_blob_fill <= 1, "min_blob_fill must be in [0, 1]")
+        _check(self.blob_border_px >= 0, f"blob_border_px must be >= 0, got {self.blob_border_px}")
         _check(
             0 <= self.depth_min_m < self.depth_max_m,
             f"need 0 <= depth_min_m < depth_max_m, got {self.depth_min_m}, {self.depth_max_m}",
@@ -212,7 +236,15 @@ class PerceptionConfig:
         for i, label in enumerate(self.colour_labels):
             lo = tuple(int(v) for v in self.colour_hsv_low[3 * i : 3 * i + 3])
             hi = tuple(int(v) for v in self.colour_hsv_high[3 * i : 3 * i + 3])
-            rows.append(ColourClass(label, self.colour_names[i] or None, lo, hi))  # type: ignore[arg-type]
+            rows.append(
+                ColourClass(
+                    label,
+                    self.colour_names[i] or None,
+                    lo,  # type: ignore[arg-type]
+                    hi,  # type: ignore[arg-type]
+                    float(self.colour_radius_m[i]),
+                )
+            )
         return rows
 
     def mount(self) -> CameraMount:
@@ -243,6 +275,42 @@ class PerceptionResult:
     scene: Scene
     detections: list[Detection]
     unlocated: int = 0  # detections without a usable depth
+
+
+def merge_fragments(
+    observations: list[Observation], radii: list[float], margin_m: float = 0.05
+) -> list[Observation]:
+    """Merge same-label observations of one frame that are closer than the object's diameter
+    plus `margin_m` (fragments of one object); the merged one is the confidence-weighted mean.
+    `radii[i]` is the radius of `observations[i]`'s object."""
+    groups: list[tuple[list[Observation], float]] = []
+    for obs, r in zip(observations, radii, strict=True):
+        for members, radius in groups:
+            head = members[0]
+            if head.label == obs.label and math.dist(head.position, obs.position) <= (
+                2 * max(r, radius) + margin_m
+            ):
+                members.append(obs)
+                break
+        else:
+            groups.append(([obs], r))
+    out = []
+    for members, _ in groups:
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        w = np.array([max(m.confidence, 1e-3) for m in members])
+        pos = np.average(np.array([m.position for m in members]), axis=0, weights=w)
+        best = max(members, key=lambda m: m.confidence)
+        out.append(
+            Observation(
+                best.label,
+                (float(pos[0]), float(pos[1]), float(pos[2])),
+                best.confidence,
+                best.colour,
+            )
+        )
+    return out
 
 
 def _wrap(angle: float) -> float:
@@ -324,6 +392,7 @@ class Perception:
                 self.config.min_blob_area_px,
                 self.config.max_blob_area_fraction,
                 self.config.min_blob_fill,
+                border_px=self.config.blob_border_px,
             )
         for d in self.detectors:
             dets += d.detect(bgr)
@@ -345,6 +414,7 @@ class Perception:
         depth = check_depth(frame.depth, (h, w)) if frame.depth is not None else None
         dets = self.detect(bgr)
         observations = []
+        radii = []
         unlocated = 0
         for d in dets:
             p = None
@@ -360,7 +430,8 @@ class Perception:
                     d.label, (float(p[0]), float(p[1]), float(p[2])), d.confidence, d.colour
                 )
             )
-        self.tracker.update(observations, now)
+            radii.append(d.radius_m)
+        self.tracker.update(merge_fragments(observations, radii), now)
         return PerceptionResult(self.scene(robot, now), dets, unlocated)
 
     def scene(self, robot: tuple[float, float, float], now: float) -> Scene:

@@ -7,7 +7,11 @@ the middleware, so the scene would describe the past. Instead every callback onl
 latest message; the image callback hands the frame to one worker thread *if it is idle* and
 otherwise drops the frame (and counts it). The worker owns the core `Perception` object; the
 scene timer and the `agent/get_scene` service read it only when the worker is not using it, so
-no callback ever waits. Drop and reject counts are logged every 10 s.
+no callback ever waits. Drop and reject counts are logged every 10 s and published on
+`/diagnostics` every second (totals, and rates over the last second, so a monitor sees a camera
+that went silent or started sending garbage without parsing logs). Drops are by design (the
+camera is faster than `max_rate_hz`, or the worker is busy) and only inform; any rejected frame
+in the last second, or frames arriving but none processed, is a WARN.
 
 Malformed images (unknown encoding, size mismatch, empty) are dropped with a logged reason.
 """
@@ -20,6 +24,7 @@ import time
 
 import cv2
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -38,12 +43,50 @@ from synth_agent.core.perception import (
     annotate,
 )
 from synth_agent.core.schemas import Scene, to_json
+from synth_agent.nodes.fastdds import use_large_image_transport
 from synth_agent.nodes.image import ImageError, image_to_numpy, numpy_to_image
 from synth_agent.nodes.params import declare_config
 from synth_agent.nodes.qos import profile
 from synth_agent.nodes.spin import spin_node
 
 GET_SCENE = "agent/get_scene"  # std_srvs/Trigger: message = a fresh scene as JSON
+DIAGNOSTICS_PERIOD_S = 1.0
+
+
+def frame_diagnostics(
+    totals: dict[str, int], window: dict[str, int], window_s: float, busy_s: float
+) -> tuple[int, str, dict[str, str]]:
+    """(level, message, values) for /diagnostics from total frame counts and the counts over
+    the last `window_s` seconds (keys received, processed, dropped, rejected); `busy_s` is the
+    worker's processing time in that window."""
+    received = window["received"]
+    drop_rate = window["dropped"] / received if received else 0.0
+    reject_rate = window["rejected"] / received if received else 0.0
+    values = {f"{k} (total)": str(v) for k, v in totals.items()}
+    values.update(
+        {
+            "received_hz": f"{received / window_s:.1f}",
+            "processed_hz": f"{window['processed'] / window_s:.1f}",
+            "drop_rate": f"{drop_rate:.3f}",
+            "reject_rate": f"{reject_rate:.3f}",
+            "processing_ms": (
+                f"{1000.0 * busy_s / window['processed']:.1f}" if window["processed"] else "-"
+            ),
+        }
+    )
+    if window["rejected"]:
+        level = int.from_bytes(DiagnosticStatus.WARN, "little")
+        message = f"{window['rejected']} of {received} frames rejected (see the log for why)"
+    elif received and not window["processed"]:
+        level = int.from_bytes(DiagnosticStatus.WARN, "little")
+        message = f"{received} frames received, none processed (camera_info or odom missing?)"
+    elif not received:
+        level = int.from_bytes(DiagnosticStatus.OK, "little")
+        message = "no camera frames"
+    else:
+        level = int.from_bytes(DiagnosticStatus.OK, "little")
+        message = f"processing {window['processed'] / window_s:.1f} fps, dropped {drop_rate:.0%}"
+    return level, message, values
 
 
 def to_bgr(msg: Image) -> np.ndarray:
@@ -94,6 +137,10 @@ class PerceptionNode(Node):
         self._last_start = -math.inf
         self._last_annotated = -math.inf
         self.received = self.processed = self.dropped = self.rejected = 0
+        self._busy_s = 0.0  # worker time spent processing, for diagnostics
+        self._last_counts = self._counts()
+        self._last_busy_s = 0.0
+        self._last_diag = time.monotonic()
 
         self.scene_pub = self.create_publisher(String, contract.SCENE.name, profile(contract.SCENE))
         self.markers_pub = self.create_publisher(
@@ -111,6 +158,10 @@ class PerceptionNode(Node):
         self.create_service(Trigger, GET_SCENE, self._on_get_scene)
         self.create_timer(1.0 / self.config.scene_rate_hz, self._on_scene_timer)
         self.create_timer(10.0, self._report)
+        self.diag_pub = self.create_publisher(
+            DiagnosticArray, contract.DIAGNOSTICS.name, profile(contract.DIAGNOSTICS)
+        )
+        self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
         self._worker = threading.Thread(target=self._work, name="perception", daemon=True)
         self._worker.start()
         self.get_logger().info("perception up")
@@ -158,6 +209,7 @@ class PerceptionNode(Node):
             if job is None:
                 continue
             with self._busy:
+                started = time.perf_counter()
                 try:
                     self._process(*job)
                 except (ImageError, PerceptionInputError) as e:
@@ -166,6 +218,8 @@ class PerceptionNode(Node):
                 except Exception as e:  # noqa: BLE001 - the worker must survive a bad frame
                     self.rejected += 1
                     self.get_logger().error(f"processing failed: {e!r}")
+                finally:
+                    self._busy_s += time.perf_counter() - started
 
     def _process(self, img: Image, depth: Image | None, info: CameraInfo, robot) -> None:
         bgr = to_bgr(img)
@@ -238,6 +292,33 @@ class PerceptionNode(Node):
         response.message = to_json(scene) if scene is not None else "no odometry yet or busy"
         return response
 
+    def _counts(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "processed": self.processed,
+            "dropped": self.dropped,
+            "rejected": self.rejected,
+        }
+
+    def _publish_diagnostics(self) -> None:
+        mono = time.monotonic()
+        totals, busy = self._counts(), self._busy_s
+        window = {k: v - self._last_counts[k] for k, v in totals.items()}
+        level, message, values = frame_diagnostics(
+            totals, window, max(mono - self._last_diag, 1e-3), busy - self._last_busy_s
+        )
+        self._last_counts, self._last_busy_s, self._last_diag = totals, busy, mono
+        status = DiagnosticStatus(
+            level=bytes([level]),
+            name=f"{self.get_fully_qualified_name()}: camera frames",
+            message=message,
+            hardware_id="",
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
+        )
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(array)
+
     def _report(self) -> None:
         if self.received:
             pct = 100.0 * self.dropped / self.received
@@ -253,4 +334,5 @@ class PerceptionNode(Node):
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_large_image_transport()  # before rclpy.init: full-size images in and out
     return spin_node(PerceptionNode, argv)

@@ -12,8 +12,8 @@ Why it is built this way:
 - Subscriptions, the reset service and parameter changes run in the single-threaded executor
   with the physics tick, under the same lock as the camera's scene copy.
 - Images are larger than Fast DDS's default shared-memory segment; `main` gives this process a
-  larger one (assets/fastdds_large_images.xml) so best-effort frames are not lost in UDP
-  fragments.
+  larger one (assets/fastdds_large_images.xml, via nodes/fastdds.py, shared with perception) so
+  best-effort frames are not lost in UDP fragments.
 - Only `cmd_vel` and `gripper` (the safety gate's outputs) move anything. The base stops its
   wheels on its own when `cmd_vel` goes silent for `cmd_timeout_s`, like real firmware.
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
 
@@ -37,6 +36,10 @@ from std_msgs.msg import Float64, String
 from std_srvs.srv import Trigger
 
 from synth_agent.core import contract
+from synth_agent.nodes.fastdds import (  # FASTDDS_PROFILE: re-exported for existing users
+    FASTDDS_PROFILE,  # noqa: F401
+    use_large_image_transport,
+)
 from synth_agent.nodes.image import numpy_to_image
 from synth_agent.nodes.params import declare_config
 from synth_agent.nodes.qos import profile
@@ -45,11 +48,9 @@ from synth_agent.sim.config import SimConfig
 from synth_agent.sim.gl import BACKEND
 from synth_agent.sim.robot import Camera
 from synth_agent.sim.simulation import Simulation
-from synth_agent.sim.world import ASSETS
 
 CLOCK_TOPIC = "/clock"
 RESET_SERVICE = "sim/reset"
-FASTDDS_PROFILE = ASSETS / "fastdds_large_images.xml"
 # Longest wall-clock gap one tick will simulate; longer stalls are dropped, not replayed.
 MAX_TICK_S = 0.1
 
@@ -318,16 +319,6 @@ class SimNode(Node):
         with self._lock:
             self.sim.set_cmd_vel(0.0, 0.0)
             self.sim.close()
-
-
-def use_large_image_transport(environ: dict[str, str] | os._Environ = os.environ) -> bool:
-    """Point Fast DDS at the sim's large-shared-memory profile (see the XML for why), unless
-    the user chose a profile or a different RMW. Must run before rclpy.init."""
-    rmw = environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    if environ.get("FASTDDS_DEFAULT_PROFILES_FILE") or rmw != "rmw_fastrtps_cpp":
-        return False
-    environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(FASTDDS_PROFILE)
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,7 +63,7 @@ class SimConfig:
     max_angular_radps: float = 2.5
     # Closing the gripper holds the nearest object whose centre is this close (horizontally)
     # to the grasp point between the fingers.
-    grasp_reach_m: float = 0.2
+    grasp_reach_m: float = 0.3
     odom_frame: str = "odom"
     base_frame: str = "base_link"
     camera_frame: str = "camera_optical_frame"

@@ -15,8 +15,11 @@ from synth_agent.core.perception import (
     PerceptionConfig,
     PerceptionInputError,
     annotate,
+    merge_fragments,
 )
 from synth_agent.core.schemas import parse_scene, to_json
+from synth_agent.core.tracker import Observation
+from synth_agent.core.vision import detect_colours
 from test.core.perception_synth import K, render
 
 # The simulator's objects (odom positions of a point on each, as in apartment.xml).
@@ -44,6 +47,8 @@ POSES = [
 
 
 def perception(**overrides) -> Perception:
+    # The synthetic objects are flat discs drawn at the truth point: no radius to correct for.
+    overrides.setdefault("colour_radius_m", [0.0] * 5)
     return Perception(dataclasses.replace(PerceptionConfig(min_hits=1), **overrides))
 
 
@@ -163,6 +168,45 @@ def test_aruco_marker_gets_a_position():
     assert (o.position.x, o.position.y, o.position.z) == pytest.approx((2.0, 0.0, 0.6), abs=0.02)
 
 
+def test_the_colour_radius_moves_the_surface_point_back_to_the_centre():
+    robot = POSES[0]
+    img, depth, in_view = render(WORLD, robot)
+    flat = perception().process(Frame(img, depth, K, robot), now=0.0).scene.objects
+    round_ = perception(colour_radius_m=[0.04, 0.1, 0.05, 0.035, 0.17])
+    (cup,) = [o for o in round_.process(Frame(img, depth, K, robot), 0.0).scene.objects]
+    (flat_cup,) = flat
+    # 4 cm further from the robot, along the horizontal viewing ray; same height.
+    # (Distance and bearing are from the robot centre, the ray from the camera 12 cm ahead.)
+    assert cup.distance == pytest.approx(flat_cup.distance + 0.04, abs=1e-3)
+    assert cup.bearing == pytest.approx(flat_cup.bearing, abs=1e-3)
+    assert cup.position.z == pytest.approx(flat_cup.position.z)
+
+
+def test_fragments_of_one_object_are_merged_but_two_objects_are_not():
+    obs = [
+        Observation("person", (6.0, 0.7, 1.0), 0.9),
+        Observation("person", (6.3, 0.7, 1.0), 0.6),
+        Observation("red cup", (1.0, 1.0, 0.8), 1.0),
+        Observation("red cup", (1.2, 1.0, 0.8), 1.0),
+    ]
+    merged = merge_fragments(obs, [0.17, 0.17, 0.04, 0.04])
+    assert [o.label for o in merged] == ["person", "red cup", "red cup"]
+    assert merged[0].position[0] == pytest.approx((6.0 * 0.9 + 6.3 * 0.6) / 1.5)
+    assert merged[0].confidence == 0.9
+
+
+def test_blobs_cut_by_the_left_or_right_border_are_ignored():
+    img, depth, _ = render(WORLD, POSES[0])
+    table = PerceptionConfig().colour_table()
+    (cup,) = detect_colours(img, table, 60)
+    x, y, w, h = cup.box
+    shifted = np.full_like(img, 128)
+    half = w - w // 2
+    shifted[:, :half] = img[:, x + w // 2 : x + w]  # the cup's right half at the left edge
+    assert detect_colours(shifted, table, 60, border_px=0)
+    assert detect_colours(shifted, table, 60, border_px=2) == []
+
+
 def test_annotate_draws_on_a_copy():
     img, depth, _ = render(WORLD, POSES[0])
     p = perception()
@@ -184,6 +228,9 @@ def test_annotate_draws_on_a_copy():
         ({"aruco_dictionary": "DICT_BOGUS"}, "aruco_dictionary"),
         ({"learned_detector": "nocolon"}, "learned_detector"),
         ({"min_hits": 0}, "min_hits"),
+        ({"colour_radius_m": [0.1]}, "colour_radius_m has 1"),
+        ({"colour_radius_m": [0.1, 0.1, 0.1, 0.1, -1.0]}, r"colour_radius_m\[4\]"),
+        ({"blob_border_px": -1}, "blob_border_px"),
     ],
 )
 def test_config_range_checks(overrides, match):

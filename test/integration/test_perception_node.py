@@ -1,4 +1,5 @@
-"""The perception node in its own process: synthetic camera, depth and odom in, scene out."""
+"""The perception node in its own process: synthetic camera, depth and odom in, scene out; and
+with the `sim` node as its camera, the scene matches the simulator's ground truth."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 import time
 
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
@@ -13,6 +15,8 @@ from std_msgs.msg import String
 from synth_agent.core.schemas import parse_scene
 from synth_agent.nodes.image import numpy_to_image
 from synth_agent.nodes.qos import profile
+from synth_agent.sim.config import SimConfig
+from synth_agent.testing import wait_until
 from test.core.perception_synth import K, render
 
 pytestmark = pytest.mark.integration
@@ -22,9 +26,21 @@ CUP = (1.6, 2.1, 0.8)
 
 
 def test_node_publishes_a_scene_with_the_red_cup_where_it_is(launch, probe):
-    node = launch(["perception", "--ros-args", "-p", "annotated_rate_hz:=0.0"], name="perception")
+    # The synthetic cup is a flat disc drawn at the truth point: no radius to correct for.
+    node = launch(
+        [
+            "perception",
+            "--ros-args",
+            "-p",
+            "annotated_rate_hz:=0.0",
+            "-p",
+            "colour_radius_m:=[0.0, 0.0, 0.0, 0.0, 0.0]",
+        ],
+        name="perception",
+    )
     node.wait_for_output("perception up", 30)
     scenes = probe.subscribe(String, "agent/scene", profile("scene"))
+    diagnostics = probe.subscribe(DiagnosticArray, "/diagnostics", profile("default"))
     img_pub = probe.publisher(Image, "camera/image_raw", profile("sensor"))
     info_pub = probe.publisher(CameraInfo, "camera/camera_info", profile("sensor"))
     depth_pub = probe.publisher(Image, "camera/depth/image_raw", profile("sensor"))
@@ -72,3 +88,75 @@ def test_node_publishes_a_scene_with_the_red_cup_where_it_is(launch, probe):
     assert [o.label for o in last.objects] == ["red cup"]
     node.wait_for_output("frame rejected: data has 100 bytes", 10)
     assert node.proc.poll() is None
+    # Drop and reject rates reach /diagnostics; rejected frames make it a WARN.
+    wait_until(
+        lambda: any(st.level == DiagnosticStatus.WARN for a in diagnostics for st in a.status),
+        10,
+        "a WARN for the rejected frames on /diagnostics",
+    )
+    warn = next(st for a in diagnostics for st in a.status if st.level == DiagnosticStatus.WARN)
+    values = {kv.key: kv.value for kv in warn.values}
+    assert "rejected" in warn.message and float(values["reject_rate"]) > 0
+    assert int(values["rejected (total)"]) >= 1 and "drop_rate" in values
+
+
+def test_with_the_sim_the_scene_has_what_the_robot_sees_where_it_is(launch, probe):
+    """`sim` + `perception` as real processes: the objects in view of the robot's initial pose
+    appear on agent/scene within 0.15 m of sim/ground_truth. What is in view is decided in this
+    process from a Simulation with the sim node's default config (ground truth projected
+    through its camera, occlusion from depth), so the test follows any change of the world."""
+    import json
+
+    from synth_agent.core import contract
+    from test.core.perception_sim import PERSON, make_sim, render, truths
+
+    sim = make_sim(lidar_noise_m=SimConfig().lidar_noise_m)
+    try:
+        _, depth = render(sim)
+        expected = {t.label for t in truths(sim, depth) if t.required}
+    finally:
+        sim.close()
+    assert expected, "the sim's initial pose should look at something"
+
+    truth_msgs = probe.subscribe(String, contract.GROUND_TRUTH.name, profile(contract.GROUND_TRUTH))
+    scenes = probe.subscribe(String, contract.SCENE.name, profile(contract.SCENE))
+    launch(["sim", "--ros-args", "-p", "camera_rate_hz:=10.0"], name="sim")
+    node = launch(["perception", "--ros-args", "-p", "annotated_rate_hz:=0.0"], name="perception")
+
+    def reported() -> dict:
+        if not scenes:
+            return {}
+        scene = parse_scene(scenes[-1].data)
+        return {o.label: o for o in scene.objects if o.visible}
+
+    deadline = time.monotonic() + 60
+    while not expected <= set(reported()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    got = reported()
+    assert expected <= set(got), f"expected {expected}, got {sorted(got)}:\n{node.output[-2000:]}"
+    assert truth_msgs, "no ground truth from the sim"
+    truth = json.loads(truth_msgs[-1].data)
+    # Each object reported (those expected, and anything else seen) is where the sim has it.
+    for label, o in got.items():
+        if label == PERSON:
+            p = truth["person"]
+            err = math.dist((o.position.x, o.position.y), (p["x"], p["y"]))
+        else:
+            assert label.replace(" ", "_") in truth["objects"], f"{label} is not in the sim"
+            p = truth["objects"][label.replace(" ", "_")]
+            err = math.dist((o.position.x, o.position.y, o.position.z), (p["x"], p["y"], p["z"]))
+        assert err < 0.15, f"{label} at {o.position} is {err:.3f} m from the truth {p}"
+
+
+def test_frame_diagnostics_levels():
+    from synth_agent.nodes.perception_node import frame_diagnostics
+
+    totals = {"received": 100, "processed": 60, "dropped": 38, "rejected": 2}
+    ok = {"received": 15, "processed": 10, "dropped": 5, "rejected": 0}
+    level, message, values = frame_diagnostics(totals, ok, 1.0, 0.1)
+    assert bytes([level]) == DiagnosticStatus.OK and "10.0 fps" in message
+    assert values["drop_rate"] == "0.333" and values["processing_ms"] == "10.0"
+    level, message, _ = frame_diagnostics(totals, {**ok, "rejected": 3}, 1.0, 0.1)
+    assert bytes([level]) == DiagnosticStatus.WARN and "3 of 15" in message
+    level, message, _ = frame_diagnostics(totals, {**ok, "processed": 0}, 1.0, 0.0)
+    assert bytes([level]) == DiagnosticStatus.WARN and "none processed" in message
