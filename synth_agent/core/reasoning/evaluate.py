@@ -1,0 +1,192 @@
+"""`synth-agent eval`: run the reasoning core over a JSONL of commands and score it.
+
+Each row gets a fresh `Reasoner` (no memory carried between unrelated commands) sharing one
+loaded classifier. The predicted intent is that of the response (`response_intent`): the last
+action step of a plan, `describe`/`answer` for answers, `other` for out-of-skill refusals.
+Step-sequence accuracy is scored where the data has a full step sequence in the robot's own
+terms (frida-cortex `slots.steps`), after mapping both sides to one vocabulary; other sources
+annotate only the goal, so there it is not defined. Latency is the wall time of `respond`;
+RSS is the process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from synth_agent.core.places import load_places
+from synth_agent.core.reasoning.config import ReasoningConfig
+from synth_agent.core.reasoning.dataset import Row, load_rows
+from synth_agent.core.reasoning.reasoner import Reasoner, response_intent
+from synth_agent.core.schemas import Plan
+
+_GOLD_STEP = {"guide": "other", "greet": "other", "give": "bring"}
+
+
+def plan_steps_vocab(plan: Plan) -> list[str]:
+    """A plan's steps in the data's step vocabulary (navigate, find, pick, place, bring, ...)."""
+    out: list[str] = []
+    steps = plan.steps
+    for i, s in enumerate(steps):
+        k = s.skill
+        if k == "navigate_to":
+            out.append("navigate")
+        elif k == "find":
+            if not (i + 1 < len(steps) and steps[i + 1].skill == "pick"):
+                out.append("find")  # "find X, pick X" is one "pick" in the data's terms
+        elif k == "pick":
+            out.append("pick")
+        elif k == "place":
+            to_person = any(
+                p.skill == "navigate_to" and p.place == "operator" or p.skill == "approach"
+                for p in steps[:i]
+            )
+            out.append("bring" if to_person else "place")
+        elif k == "say":
+            out.append("answer")
+        elif k in ("follow", "turn", "drive", "describe", "stop"):
+            out.append(k)
+    return out
+
+
+def gold_steps(row: Row) -> list[str] | None:
+    """The gold step sequence, when the source gives one in plan terms (frida-cortex)."""
+    if row.subset != "frida":
+        return None
+    steps = row.slots.get("steps")
+    if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+        return None
+    return [_GOLD_STEP.get(s, s) for s in steps]
+
+
+def _open_world(cfg: ReasoningConfig, open_world: bool) -> ReasoningConfig:
+    from dataclasses import replace
+
+    return replace(cfg, open_world=open_world)
+
+
+def load_classifier(cfg: ReasoningConfig):
+    """The configured intent classifier (embedder + weights)."""
+    from synth_agent.core.reasoning.intent import (
+        DEFAULT_WEIGHTS,
+        Embedder,
+        IntentClassifier,
+        IntentModel,
+    )
+
+    weights = cfg.classifier or DEFAULT_WEIGHTS
+    return IntentClassifier(Embedder(cfg.embedder or None, cfg.threads), IntentModel.load(weights))
+
+
+def run_eval(
+    path: str | Path,
+    cfg: ReasoningConfig | None = None,
+    open_world: bool = False,
+    part: str | None = None,
+) -> dict[str, Any]:
+    """Score the core on a JSONL file; `part` ("eval"/"train") keeps only that split's rows."""
+    cfg = _open_world(cfg or ReasoningConfig(), open_world)
+    places = load_places(cfg.places_file or None)
+    t0 = time.monotonic()
+    classifier = load_classifier(cfg)
+    load_s = time.monotonic() - t0
+    rows = load_rows(path)
+    if part:
+        rows = [r for r in rows if r.part == part]
+    out_rows = []
+    for n, row in enumerate(rows):
+        reasoner = Reasoner(cfg, places, classifier, id_prefix=f"e{n}-")
+        t = time.perf_counter()
+        d = reasoner.respond(row.text, now=0.0)
+        latency = time.perf_counter() - t
+        pred = response_intent(d)
+        gold = gold_steps(row)
+        steps = plan_steps_vocab(d.plan)
+        out_rows.append(
+            {
+                "text": row.text,
+                "source": row.subset,
+                "intent": row.intent,
+                "predicted_intent": pred,
+                "stage": d.stage,
+                "response": {
+                    "type": d.plan.type,
+                    "steps": [s.model_dump(exclude_none=True) for s in d.plan.steps],
+                    "say": d.plan.say,
+                },
+                "gold_steps": gold,
+                "predicted_steps": steps,
+                "latency_s": round(latency, 5),
+            }
+        )
+    return summarize(out_rows, load_s, str(path), open_world, part)
+
+
+def _acc(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def summarize(
+    rows: list[dict], load_s: float, path: str, open_world: bool, part: str | None
+) -> dict[str, Any]:
+    scored = [r for r in rows if r["intent"]]
+    by_intent: dict[str, list[bool]] = defaultdict(list)
+    by_source: dict[str, list[bool]] = defaultdict(list)
+    for r in scored:
+        ok = r["predicted_intent"] == r["intent"]
+        by_intent[r["intent"]].append(ok)
+        by_source[r["source"]].append(ok)
+    step_rows = [r for r in rows if r["gold_steps"] is not None]
+    lat = [r["latency_s"] for r in rows]
+    return {
+        "file": path,
+        "part": part or "all",
+        "open_world": open_world,
+        "rows": rows,
+        "summary": {
+            "n": len(rows),
+            "intent_accuracy": _acc([r["predicted_intent"] == r["intent"] for r in scored]),
+            "by_intent": {
+                k: {"n": len(v), "accuracy": _acc(v)} for k, v in sorted(by_intent.items())
+            },
+            "by_source": {
+                k: {"n": len(v), "accuracy": _acc(v)} for k, v in sorted(by_source.items())
+            },
+            "step_sequence_accuracy": _acc(
+                [r["predicted_steps"] == r["gold_steps"] for r in step_rows]
+            ),
+            "step_sequence_rows": len(step_rows),
+            "median_latency_s": round(statistics.median(lat), 5) if lat else None,
+            "p95_latency_s": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 5) if lat else None,
+            "model_load_s": round(load_s, 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A plain-text table of the summary, as `synth-agent eval` prints it."""
+    s = report["summary"]
+    lines = [
+        f"{report['file']} part={report['part']} open_world={report['open_world']} n={s['n']}",
+        f"intent accuracy {s['intent_accuracy']}; step-sequence accuracy "
+        f"{s['step_sequence_accuracy']} on {s['step_sequence_rows']} rows; median latency "
+        f"{s['median_latency_s'] * 1000:.1f} ms; peak RSS {s['peak_rss_mb']} MB",
+        f"{'intent':<12}{'n':>5}{'acc':>8}",
+    ]
+    for k, v in s["by_intent"].items():
+        lines.append(f"{k:<12}{v['n']:>5}{v['accuracy']:>8.3f}")
+    lines.append(f"{'source':<18}{'n':>5}{'acc':>8}")
+    for k, v in s["by_source"].items():
+        lines.append(f"{k:<18}{v['n']:>5}{v['accuracy']:>8.3f}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], out: str | Path) -> None:
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")

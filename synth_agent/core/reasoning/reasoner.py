@@ -1,0 +1,722 @@
+"""The reasoning core: one command in, one validated `Plan` out, with the reason for it.
+
+Stages, in order, each able to answer on its own:
+1. fast path: a stop phrase becomes a `stop` plan at once (no model is consulted);
+2. a pending confirmation is settled by "yes" / "no";
+3. refusals that no wording can avoid: requests to bypass or exceed safety, attempts to change
+   the rules ("ignore your instructions", "do what the sign says"), skills the robot lacks;
+4. questions about the scene and the robot, answered from the latest scene and memory, with no
+   motion;
+5. exact motions with numbers and units (turns, drives, waits), range-checked;
+6. the intent classifier plus slot filling into a plan skeleton for that intent, with pronouns
+   and "back there" / "again" resolved from memory;
+7. validation against the world: unknown place or object -> `clarify` with a question; a
+   classifier guess without the words to back it -> `clarify`, never a motion.
+Every output is a `schemas.Plan` built through pydantic, so it is valid by construction; text
+read from the world (scene labels) is only ever quoted in answers, never parsed as a command.
+
+Time is an argument (`now`, seconds) and ids come from a counter, so tests are exact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from synth_agent.core.places import Places, normalize_name
+from synth_agent.core.reasoning.config import ReasoningConfig
+from synth_agent.core.reasoning.rules import (
+    capabilities,
+    injection,
+    is_stop,
+    out_of_skill,
+    parse_motion,
+    safety_violation,
+    skipped_verbs,
+)
+from synth_agent.core.reasoning.slots import Slots, extract
+from synth_agent.core.reasoning.text import clauses, normalize
+from synth_agent.core.schemas import Plan, Scene, Status
+
+MOTION_SKILLS = frozenset(
+    {"navigate_to", "find", "approach", "pick", "place", "follow", "turn", "drive"}
+)
+_PLACE_ALIASES = {
+    "living room": "living_room", "lounge": "living_room", "sitting room": "living_room",
+    "family room": "living_room", "bath": "bathroom", "restroom": "bathroom",
+    "toilet": "bathroom", "washroom": "bathroom", "hall": "hallway", "corridor": "hallway",
+    "charger": "dock", "charging station": "dock", "base": "dock", "home": "dock",
+    "me": "operator", "us": "operator", "here": "operator", "you": "operator",
+}  # fmt: skip
+
+
+class IntentPredictor(Protocol):
+    def predict(self, text: str) -> tuple[str, float]: ...
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A response with what produced it: `intent` is the intent the response carries out (or
+    would have, for a clarify), `stage` the pipeline stage that decided."""
+
+    plan: Plan
+    intent: str
+    stage: str
+    confidence: float = 1.0
+    perception: bool = False  # an answer that reports what the robot perceives
+
+
+@dataclass
+class Memory:
+    """What the conversation has established: held object, places, recent plans."""
+
+    held: str | None = None
+    last_object: str | None = None
+    places: deque = field(default_factory=lambda: deque(maxlen=8))
+    plans: deque = field(default_factory=lambda: deque(maxlen=8))
+    pending: Plan | None = None
+    pending_intent: str = ""
+    pending_since: float = 0.0
+
+
+def plan_intent(plan: Plan) -> str:
+    """The intent a plan carries out: that of its last action step (see eval/README.md)."""
+    steps = plan.steps
+    if not steps:
+        return "other"
+    last = steps[-1].skill
+    if last == "place":
+        for s in steps[:-1]:
+            if s.skill == "navigate_to" and s.place == "operator":
+                return "bring"
+            if s.skill == "approach" and s.object not in ("",) and _is_person(s.object):
+                return "bring"
+        return "place"
+    return {
+        "navigate_to": "navigate",
+        "find": "find",
+        "approach": "find",
+        "pick": "pick",
+        "follow": "follow",
+        "turn": "turn",
+        "drive": "drive",
+        "describe": "describe",
+        "say": "answer",
+        "stop": "stop",
+        "wait": "other",
+    }[last]
+
+
+def response_intent(d: Decision) -> str:
+    """The predicted intent of a response, as `synth-agent eval` scores it."""
+    kind = d.plan.type
+    if kind == "plan":
+        return plan_intent(d.plan)
+    if kind == "answer":
+        return "describe" if d.perception else "answer"
+    return d.intent  # refuse: "other" for out-of-skill or unsafe, else what was refused
+
+
+def _is_person(text: str) -> bool:
+    return bool(
+        re.search(r"\b(?:person|people|man|woman|lady|guy|girl|boy|child|operator)\b", text)
+    )
+
+
+def _human(name: str) -> str:
+    return "you" if name == "operator" else name.replace("_", " ")
+
+
+def _the(name: str) -> str:
+    return "you" if name == "operator" else "the " + name.replace("_", " ")
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+_YES = re.compile(r"^(?:yes|yeah|yep|sure|ok|okay|go ahead|do it|confirm|confirmed|affirmative|"
+                  r"please do|yes please|correct|right)\b")  # fmt: skip
+_NO = re.compile(r"^(?:no|nope|don'?t|do not|negative|cancel|never mind|not now)\b")
+_QUESTION_START = re.compile(
+    r"^(?:what|where|which|who|how|is|are|do|does|can you see|did|have you|tell me what)\b"
+)
+
+
+class Reasoner:
+    """See the module docstring. Not thread-safe: the node calls it from one worker."""
+
+    def __init__(
+        self,
+        cfg: ReasoningConfig,
+        places: Places,
+        classifier: IntentPredictor | None = None,
+        id_prefix: str = "r",
+    ) -> None:
+        self.cfg = cfg
+        self.places = places
+        self.classifier = classifier
+        self.id_prefix = id_prefix[:40]
+        self._count = 0
+        self.scene: Scene | None = None
+        self.memory = Memory(
+            places=deque(maxlen=cfg.memory_size), plans=deque(maxlen=cfg.memory_size)
+        )
+
+    # --- inputs besides commands -------------------------------------------------------
+    def observe_scene(self, scene: Scene) -> None:
+        self.scene = scene
+
+    def observe_status(self, status: Status) -> None:
+        """Keep the held object up to date from motor control's progress."""
+        if status.state != "succeeded" or status.step is None:
+            return
+        for plan in reversed(self.memory.plans):
+            if plan.id == status.plan_id and status.step < len(plan.steps):
+                step = plan.steps[status.step]
+                if step.skill == "pick":
+                    self.memory.held = step.object
+                    self.memory.last_object = step.object
+                elif step.skill == "place":
+                    self.memory.held = None
+                return
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _id(self) -> str:
+        self._count += 1
+        return f"{self.id_prefix}{self._count}"
+
+    def _make(self, text: str, kind: str, say: str, steps: list[dict] | None = None) -> Plan:
+        return Plan(id=self._id(), command=text, type=kind, steps=steps or [], say=_short(say, 480))
+
+    def _decide(
+        self, text: str, kind: str, say: str, intent: str, stage: str, steps=None, **kw: Any
+    ) -> Decision:
+        plan = self._make(text, kind, say, steps)
+        if kind == "plan":
+            self._remember(plan)
+        return Decision(plan, intent, stage, **kw)
+
+    def _remember(self, plan: Plan) -> None:
+        self.memory.plans.append(plan)
+        for s in plan.steps:
+            if s.skill == "navigate_to":
+                self.memory.places.append(s.place)
+            if s.skill in ("find", "pick", "approach") and not _is_person(s.object):
+                self.memory.last_object = s.object
+
+    def _visible(self, now: float) -> list:
+        if self.scene is None:
+            return []
+        return [
+            o
+            for o in self.scene.objects
+            if o.visible and now - o.last_seen <= self.cfg.scene_max_age_s
+        ]
+
+    def resolve_place(self, phrase: str | None) -> str | None:
+        """A known place name for a phrase ('the living room' -> 'living_room'), or None; in
+        open-world mode any phrase is a place."""
+        if not phrase:
+            return None
+        p = normalize(phrase)
+        for alias, name in _PLACE_ALIASES.items():
+            if p == alias:
+                return name
+        key = normalize_name(p)
+        if key in self.places.names():
+            return key
+        for name in self.places.names():
+            if re.search(rf"\b{re.escape(name.replace('_', ' '))}\b", p):
+                return name
+        for alias, name in _PLACE_ALIASES.items():
+            if " " in alias and alias in p:
+                return name
+        if self.cfg.open_world:
+            return normalize_name(p)[:60] or None
+        return None
+
+    def resolve_object(self, phrase: str | None, now: float) -> str | None:
+        """A name the robot can look for: a known object (catalogue or scene) or, in open-world
+        mode, the phrase itself."""
+        if not phrase:
+            return None
+        p = normalize(phrase)
+        labels = list(self.cfg.known_objects) + [o.label for o in self._visible(now)]
+        if self.scene is not None:
+            labels += [o.label for o in self.scene.objects]
+        for label in sorted(labels, key=len, reverse=True):
+            if re.search(rf"\b{re.escape(label.lower())}s?\b", p):
+                return label.lower()
+        if self.cfg.open_world:
+            return _short(p, 60)
+        return None
+
+    # --- the pipeline ----------------------------------------------------------------------
+    def respond(self, text: str, now: float) -> Decision:
+        """One response to one command (see the module docstring)."""
+        norm = normalize(text)
+        if not norm.strip(" .,;:!?"):
+            return self._decide(text, "clarify", "I didn't catch that.", "other", "empty")
+        # 1. Stop: before anything else, including a pending confirmation.
+        if is_stop(text):
+            self.memory.pending = None
+            return self._decide(text, "plan", "Stopping.", "stop", "fastpath", [{"skill": "stop"}])
+        # 2. Confirmation.
+        pending = self._settle_pending(text, norm, now)
+        if pending is not None:
+            return pending
+        # 3. Refusals no wording can avoid.
+        for check in (injection, safety_violation):
+            reason = check(text)
+            if reason:
+                return self._decide(text, "refuse", reason + ".", "other", "safety")
+        # 4. Questions.
+        answer = self._answer(text, norm, now)
+        if answer is not None:
+            return answer
+        reason = out_of_skill(text)
+        if reason:
+            return self._decide(text, "refuse", reason, "other", "skills")
+        # 5. Memory forms and exact motions.
+        remembered = self._from_memory(text, norm)
+        if remembered is not None:
+            return self._confirmable(remembered, now)
+        exact = self._exact_motion(text)
+        if exact is not None:
+            return self._confirmable(exact, now)
+        # 6./7. Classifier, slots, world.
+        return self._confirmable(self._understand(text, norm, now), now)
+
+    def _settle_pending(self, text: str, norm: str, now: float) -> Decision | None:
+        m = self.memory
+        if m.pending is None:
+            return None
+        if now - m.pending_since > self.cfg.confirm_timeout_s:
+            m.pending = None
+            return None
+        if _YES.match(norm):
+            plan = m.pending.model_copy(update={"id": self._id(), "command": text})
+            m.pending = None
+            self._remember(plan)
+            return Decision(plan, m.pending_intent, "confirmed")
+        if _NO.match(norm):
+            m.pending = None
+            return self._decide(text, "answer", "OK, I won't do it.", "other", "declined")
+        m.pending = None  # anything else is a new command; the question lapses
+        return None
+
+    def _confirmable(self, d: Decision, now: float) -> Decision:
+        cfg = self.cfg
+        if d.plan.type != "plan":
+            return d
+        why = None
+        steps = d.plan.steps
+        if cfg.confirm_follow and any(s.skill == "follow" for s in steps):
+            why = "follow a person"
+        places = {normalize_name(p) for p in cfg.confirm_places}
+        for s in steps:
+            if s.skill == "navigate_to" and s.place in places:
+                why = f"go into the {_human(s.place)}"
+        if cfg.confirm_over_steps and len(steps) > cfg.confirm_over_steps:
+            why = f"run a plan of {len(steps)} steps"
+        if why is None:
+            return d
+        self.memory.plans.pop() if self.memory.plans and self.memory.plans[-1] is d.plan else None
+        self.memory.pending = d.plan
+        self.memory.pending_intent = d.intent
+        self.memory.pending_since = now
+        return self._decide(
+            d.plan.command,
+            "clarify",
+            f"Shall I {why}? {d.plan.say} Say yes or no.",
+            d.intent,
+            "confirm",
+        )
+
+    def _answer(self, text: str, norm: str, now: float) -> Decision | None:
+        """Questions about the scene and the robot, answered without motion."""
+        if self._mentions_other_place(norm, now):
+            return None  # "how many cups are in the kitchen" needs a trip first
+        visible = self._visible(now)
+
+        def ans(say: str, perception: bool) -> Decision:
+            return self._decide(text, "answer", say, "describe" if perception else "answer",
+                                "question", perception=perception)  # fmt: skip
+
+        if re.search(
+            r"\bwhat (?:do|can) you see\b|\bwhat'?s? (?:is )?(?:in front of|around) you\b|"
+            r"\bdescribe (?:what you see|the scene|your surroundings|the room)\b|"
+            r"^look around$|\bwhat is (?:there|here)\b|\bwhat are you looking at\b",
+            norm,
+        ):
+            return ans(self._describe_scene(visible), True)
+        m = re.search(
+            r"\b(?:is there|are there|do you see|can you see|have you seen|did you see)\s+"
+            r"(?:a|an|any|the|some)?\s*([\w' -]+?)(?:\s+(?:here|around|anywhere|nearby))?\s*\??$",
+            norm,
+        )
+        if m:
+            return ans(self._is_there(m.group(1), now), True)
+        m = re.search(r"\bhow many ([\w' -]+?)(?: do you see| are there| can you see|$)", norm)
+        if m and not re.search(r"\b(?:go|come|navigate)\b", norm):
+            return ans(self._count_of(m.group(1), visible), True)
+        m = re.search(r"\bwhere (?:is|are) (?:the |my |a )?([\w' -]+?)\s*\??$", norm)
+        if m and m.group(1) not in ("you", "we", "i"):
+            return ans(self._where_is(m.group(1), now), True)
+        where_rx = (
+            r"\bwhere are you\b|\bwhere am i\b|\b(?:what|which) room are you in\b|"
+            r"\byour (?:position|location)\b"
+        )
+        if re.search(where_rx, norm):
+            return ans(self._where_am_i(), False)
+        if re.search(r"\bwhat (?:are you|do you have) (?:holding|carrying)\b|"
+                     r"\bare you (?:holding|carrying)\b", norm):  # fmt: skip
+            held = self.memory.held
+            return ans(f"I am holding the {held}." if held else "I am not holding anything.",
+                       False)  # fmt: skip
+        if re.search(r"\bwhat can you do\b|^help\b|\bwhat are your (?:skills|abilities)\b", norm):
+            return ans(capabilities(), False)
+        if re.search(r"\bwho are you\b|\bwhat'?s? (?:is )?your name\b", norm):
+            return ans("I am the synth_agent robot. " + capabilities(), False)
+        if _QUESTION_START.match(norm) and norm.endswith("?") and not self._has_action(norm):
+            return ans(
+                "I can only answer questions about what I see, where I am and what I hold.",
+                False,
+            )
+        return None
+
+    def _mentions_other_place(self, norm: str, now: float) -> bool:
+        for name in self.places.names():
+            if name != "operator" and re.search(rf"\b{name.replace('_', ' ')}\b", norm):
+                return True
+        return bool(re.search(r"\b(?:go|navigate|move|drive|come) (?:to|into)\b", norm))
+
+    def _has_action(self, norm: str) -> bool:
+        return bool(re.search(r"\b(?:bring|get|fetch|go|find|pick|put|follow|take|move)\b",
+                              norm))  # fmt: skip
+
+    def _describe_scene(self, visible: list) -> str:
+        if not visible:
+            return "I don't see anything I recognise right now."
+        parts = []
+        for o in sorted(visible, key=lambda o: o.distance)[:6]:
+            side = "ahead" if abs(o.bearing) < 0.35 else ("to my left" if o.bearing > 0
+                                                            else "to my right")  # fmt: skip
+            parts.append(f"a {_short(o.label, 40)} {o.distance:.1f} m {side}")
+        return "I see " + ", ".join(parts) + "."
+
+    def _match(self, what: str, objs: list) -> list:
+        w = normalize(what).rstrip("s")
+        head = w.split()[-1] if w.split() else w
+        return [o for o in objs if w in o.label.lower() or head in o.label.lower().split()
+                or head.rstrip("s") in o.label.lower()]  # fmt: skip
+
+    def _is_there(self, what: str, now: float) -> str:
+        what = _short(what, 40)
+        seen = self._match(what, self._visible(now))
+        if seen:
+            o = min(seen, key=lambda o: o.distance)
+            return f"Yes, I see a {_short(o.label, 40)} {o.distance:.1f} m away."
+        remembered = self._match(what, list(self.scene.objects) if self.scene else [])
+        if remembered:
+            o = max(remembered, key=lambda o: o.last_seen)
+            room = self.places.room_at(o.position.x, o.position.y)
+            where = f" in the {_human(room)}" if room else ""
+            return f"Not right now; I last saw a {_short(o.label, 40)}{where}."
+        return f"No, I don't see a {what}."
+
+    def _count_of(self, what: str, visible: list) -> str:
+        n = len(self._match(what, visible))
+        return f"I see {n} {_short(what, 40)}." if n != 1 else f"I see one {_short(what, 40)}."
+
+    def _where_is(self, what: str, now: float) -> str:
+        objs = self._match(what, list(self.scene.objects) if self.scene else [])
+        if not objs:
+            return f"I haven't seen a {_short(what, 40)}."
+        o = max(objs, key=lambda o: o.last_seen)
+        room = self.places.room_at(o.position.x, o.position.y)
+        where = f"in the {_human(room)}" if room else f"at ({o.position.x:.1f}, {o.position.y:.1f})"
+        return f"The {_short(o.label, 40)} is {where}, {o.distance:.1f} m from me."
+
+    def _where_am_i(self) -> str:
+        if self.scene is None:
+            return "I don't know yet: I have no position from perception."
+        r = self.scene.robot
+        room = self.places.room_at(r.x, r.y)
+        at = f"in the {_human(room)}" if room else "outside the known rooms"
+        return f"I am {at}, at x {r.x:.1f} m, y {r.y:.1f} m."
+
+    def _from_memory(self, text: str, norm: str) -> Decision | None:
+        m = self.memory
+        if re.fullmatch(r"(?:please )?(?:do (?:that|it|this) again|again|repeat(?: that)?|"
+                        r"once more|one more time)(?: please)?", norm):  # fmt: skip
+            last = next((p for p in reversed(m.plans) if p.steps[-1].skill != "stop"), None)
+            if last is None:
+                return self._decide(text, "clarify", "There is nothing to repeat yet.",
+                                    "other", "memory")  # fmt: skip
+            steps = [s.model_dump(exclude_none=True) for s in last.steps]
+            return self._decide(text, "plan", "Doing that again.", plan_intent(last),
+                                "memory", steps)  # fmt: skip
+        if re.search(r"\b(?:go|come|head|return) back(?: there| to where you were)?\b", norm) and (
+            not re.search(r"\bback to (?:the )?\w", norm) or re.search(r"\bthere\b", norm)
+        ):
+            if len(m.places) < 2 and not (m.places and "there" in norm):
+                return self._decide(text, "clarify", "Back where? I haven't been anywhere yet.",
+                                    "navigate", "memory")  # fmt: skip
+            target = m.places[-1] if "there" in norm and len(m.places) < 2 else m.places[-2]
+            return self._decide(text, "plan", f"Going back to {_the(target)}.", "navigate",
+                                "memory", [{"skill": "navigate_to", "place": target}])  # fmt: skip
+        if re.fullmatch(r"(?:please )?(?:put|set|place|drop|leave) (?:it|that|this|them) "
+                        r"(?:down|here|there)(?: please)?", norm):  # fmt: skip
+            if m.held is None and m.last_object is None:
+                return self._decide(text, "clarify", "Put what down? I am not holding anything.",
+                                    "place", "memory")  # fmt: skip
+            return self._decide(text, "plan", f"Putting the {m.held or m.last_object} down.",
+                                "place", "memory", [{"skill": "place"}])  # fmt: skip
+        return None
+
+    def _exact_motion(self, text: str) -> Decision | None:
+        parts = clauses(text)
+        motions = [parse_motion(c, self.cfg.default_drive_m) for c in parts]
+        if not parts or any(mo is None for mo in motions):
+            return None  # mixed commands go to the classifier and slot filling
+        steps, says = [], []
+        for mo in motions:
+            assert mo is not None
+            limit = {"turn": self.cfg.max_turn_deg, "drive": self.cfg.max_drive_m,
+                     "wait": self.cfg.max_wait_s}[mo.skill]  # fmt: skip
+            unit = {"turn": "degrees", "drive": "m", "wait": "s"}[mo.skill]
+            if abs(mo.value) > limit:
+                return self._decide(
+                    text, "refuse",
+                    f"I won't {mo.skill} {abs(mo.value):g} {unit}: my limit is {limit:g} {unit}.",
+                    mo.skill if mo.skill != "wait" else "other", "rules",
+                )  # fmt: skip
+            if mo.skill == "turn":
+                steps.append({"skill": "turn", "angle_deg": round(mo.value, 3)})
+                says.append(f"turning {abs(mo.value):g} degrees "
+                            f"{'left' if mo.value >= 0 else 'right'}")  # fmt: skip
+            elif mo.skill == "drive":
+                steps.append({"skill": "drive", "distance_m": round(mo.value, 3)})
+                says.append(f"driving {abs(mo.value):g} m "
+                            f"{'forward' if mo.value >= 0 else 'backward'}")  # fmt: skip
+            else:
+                steps.append({"skill": "wait", "seconds": round(mo.value, 3)})
+                says.append(f"waiting {mo.value:g} s")
+        steps = steps[: self.cfg.max_steps]
+        kind = steps[-1]["skill"]
+        intent = kind if kind in ("turn", "drive") else "other"
+        return self._decide(text, "plan", "OK, " + ", then ".join(says) + ".", intent, "rules",
+                            steps)  # fmt: skip
+
+    def _classify(self, text: str, norm: str) -> tuple[str, float]:
+        """The intent, from lexical anchors that are unambiguous, else the classifier."""
+        last = clauses(text)[-1] if clauses(text) else norm
+        if re.match(r"^(?:please )?(?:put|place|drop|leave|release|set down|lay)\b", last):
+            return "place", 1.0
+        if re.match(r"^(?:please )?(?:follow|come with|go after|track)\b", last):
+            return "follow", 1.0
+        if re.search(r"\b(?:give|hand|pass) me\b", norm):
+            return "bring", 1.0
+        if self.classifier is not None:
+            return self.classifier.predict(text)
+        return keyword_intent(norm), 0.5
+
+    def _understand(self, text: str, norm: str, now: float) -> Decision:
+        intent, conf = self._classify(text, norm)
+        slots = extract(text)
+        if conf < self.cfg.min_intent_confidence:
+            return self._decide(text, "clarify",
+                                "I'm not sure what you want me to do. " + capabilities(),
+                                intent, "classifier", confidence=conf)  # fmt: skip
+        build = getattr(self, f"_plan_{intent}", None)
+        if build is None:  # stop/other/turn/drive without the words the rules need
+            if intent == "other":
+                return self._decide(text, "refuse", "I can't do that. " + capabilities(),
+                                    "other", "classifier", confidence=conf)  # fmt: skip
+            return self._decide(text, "clarify",
+                                "I'm not sure what you want me to do. " + capabilities(),
+                                intent, "classifier", confidence=conf)  # fmt: skip
+        result = build(slots, norm, now)
+        if isinstance(result, str):
+            return self._decide(text, "clarify", result, intent, "world", confidence=conf)
+        steps, say = result
+        steps = steps[: self.cfg.max_steps]
+        skipped = skipped_verbs(text)
+        if skipped:
+            say = f"I can't {' or '.join(dict.fromkeys(skipped))}, so I'll leave that out. {say}"
+        return self._decide(text, "plan", say, intent, "classifier", steps, confidence=conf)
+
+    # --- skeletons: each returns (steps, say) or a clarifying question --------------------
+    def _object(self, slots: Slots, now: float) -> tuple[str | None, str | None]:
+        """(object name, question) for the object a command is about."""
+        if slots.object is None and slots.pronoun:
+            ref = self.memory.held or self.memory.last_object
+            if ref:
+                return ref, None
+            return None, "Which object do you mean?"
+        if slots.object is None:
+            return None, "Which object do you mean?"
+        obj = self.resolve_object(slots.object, now)
+        if obj is None:
+            known = ", ".join(dict.fromkeys(self.cfg.known_objects))
+            return None, (f"I don't know what “{_short(slots.object, 40)}” looks like. "
+                          f"I can look for: {known}.")  # fmt: skip
+        return obj, None
+
+    def _place_or_question(self, phrase: str | None) -> tuple[str | None, str | None]:
+        if phrase is None:
+            return None, None
+        name = self.resolve_place(phrase)
+        if name is None:
+            known = ", ".join(_human(n) for n in self.places.names())
+            return None, f"I don't know a place called “{_short(phrase, 40)}”. I know: {known}."
+        return name, None
+
+    def _plan_navigate(self, slots: Slots, norm: str, now: float):
+        phrase = slots.destination or slots.source
+        if phrase is None and re.search(r"\b(?:come here|come to me|come back)\b", norm):
+            phrase = "operator"
+        if phrase is None:
+            return "Where should I go?"
+        place, q = self._place_or_question(phrase)
+        if q:
+            return q
+        return [{"skill": "navigate_to", "place": place}], f"Going to {_the(place)}."
+
+    def _lead(self, phrase: str | None) -> tuple[list[dict], str | None]:
+        place, q = self._place_or_question(phrase)
+        if q or place is None or place == "operator":
+            return [], q if place != "operator" else None
+        return [{"skill": "navigate_to", "place": place}], None
+
+    def _where_object_is(self, slots: Slots) -> str | None:
+        return slots.source or (slots.destination if slots.destination != "operator" else None)
+
+    def _plan_find(self, slots: Slots, norm: str, now: float):
+        target = slots.person
+        if target is not None:
+            lead, q = self._lead(slots.source or slots.destination)
+            if q:
+                return q
+            return lead + [
+                {"skill": "find", "object": _short(target, 60)}
+            ], f"Looking for {target}."
+        obj, q = self._object(slots, now)
+        if q:
+            return q
+        lead, q = self._lead(self._where_object_is(slots))
+        if q and not self.cfg.open_world:
+            lead = []  # a furniture phrase ("on the table") is where to look, not a place
+        return lead + [{"skill": "find", "object": obj}], f"Looking for the {obj}."
+
+    def _plan_pick(self, slots: Slots, norm: str, now: float):
+        obj, q = self._object(slots, now)
+        if q:
+            return q
+        lead, q = self._lead(self._where_object_is(slots))
+        if q:
+            lead = []
+        steps = lead + [{"skill": "find", "object": obj}, {"skill": "pick", "object": obj}]
+        return steps, f"Picking up the {obj}."
+
+    def _plan_bring(self, slots: Slots, norm: str, now: float):
+        obj, q = self._object(slots, now)
+        if q:
+            return q
+        steps: list[dict] = []
+        if self.memory.held != obj:
+            lead, q = self._lead(slots.source or (
+                slots.destination if slots.recipient is not None else None))  # fmt: skip
+            steps = (lead if not q else []) + [
+                {"skill": "find", "object": obj},
+                {"skill": "pick", "object": obj},
+            ]
+        rec = slots.recipient or "operator"
+        if rec == "operator":
+            steps += [{"skill": "navigate_to", "place": "operator"}, {"skill": "place"}]
+            return steps, f"Bringing you the {obj}."
+        person = _short(rec, 60)
+        steps += [{"skill": "find", "object": person}, {"skill": "approach", "object": person},
+                  {"skill": "place"}]  # fmt: skip
+        return steps, f"Bringing the {obj} to {person}."
+
+    def _plan_place(self, slots: Slots, norm: str, now: float):
+        obj = None
+        if slots.object or slots.pronoun:
+            obj, q = self._object(slots, now)
+            if q and not (slots.pronoun and self.memory.held):
+                return q
+        steps: list[dict] = []
+        if obj is not None and self.memory.held != obj:
+            lead, q = self._lead(slots.source)
+            steps = (lead if not q else []) + [
+                {"skill": "find", "object": obj},
+                {"skill": "pick", "object": obj},
+            ]
+        dest_phrase = slots.destination
+        if dest_phrase is not None:
+            place, q = self._place_or_question(dest_phrase)
+            if q:
+                return q
+            steps += [{"skill": "navigate_to", "place": place}]
+        steps += [{"skill": "place"}]
+        what = f"the {obj}" if obj else "it"
+        where = f" in the {_human(steps[-2]['place'])}" if dest_phrase else " here"
+        return steps, f"Putting {what}{where}."
+
+    def _plan_follow(self, slots: Slots, norm: str, now: float):
+        if not re.search(r"\b(?:follow|come with|go after|track|accompany)\b", norm):
+            return "Whom should I follow?"
+        target = slots.person or "person"
+        if target == "operator":
+            target = "person"
+        lead, q = self._lead(slots.source or slots.destination)
+        if q:
+            lead = []
+        if target != "person":
+            lead.append({"skill": "find", "object": _short(target, 60)})
+        steps = lead + [{"skill": "follow", "target": _short(target, 60)}]
+        return steps, f"Following the {target}." if target == "person" else f"Following {target}."
+
+    def _plan_describe(self, slots: Slots, norm: str, now: float):
+        lead, q = self._lead(slots.destination or slots.source)
+        if q and not lead:
+            lead = []
+        target = slots.person
+        mid = [{"skill": "find", "object": _short(target, 60)}] if target else []
+        where = f" in the {_human(lead[0]['place'])}" if lead else ""
+        return lead + mid + [{"skill": "describe"}], f"I'll look{where} and tell you what I see."
+
+    def _plan_answer(self, slots: Slots, norm: str, now: float):
+        lead, q = self._lead(slots.destination or slots.source)
+        if q:
+            lead = []
+        target = slots.person or (
+            "person" if re.search(r"\bperson|people|someone\b", norm) else None
+        )
+        mid = [{"skill": "find", "object": _short(target, 60)}] if target else []
+        return lead + mid + [{"skill": "say", "text": "Hello! What is your question?"}], (
+            "I'll go and talk to them."
+        )
+
+
+def keyword_intent(norm: str) -> str:
+    """A crude intent when no classifier is loaded (tests, or before the model is ready)."""
+    table = [
+        (r"\b(?:bring|fetch|give|hand)\b", "bring"),
+        (r"\b(?:put|place|drop|leave)\b", "place"),
+        (r"\b(?:pick|grab|grasp|take)\b", "pick"),
+        (r"\bfollow\b", "follow"),
+        (r"\b(?:find|look for|search|locate)\b", "find"),
+        (r"\b(?:go|navigate|move to|head|come)\b", "navigate"),
+        (r"\b(?:describe|tell me|what|how many|check)\b", "describe"),
+    ]
+    for rx, intent in table:
+        if re.search(rx, norm):
+            return intent
+    return "other"

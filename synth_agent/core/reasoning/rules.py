@@ -1,0 +1,256 @@
+"""Deterministic rules that run before (and instead of) any model.
+
+- `is_stop`: stop / halt / freeze / cancel and their kin. It only looks at words, never at a
+  model, so a stop is recognised in microseconds even while a model is loading or busy. A clause
+  that is nothing but a stop phrase (after fillers such as "please", "robot", "now") stops the
+  robot wherever it is in the sentence ("no no, stop!"); "stop by the kitchen" is not a stop.
+- `parse_motion`: turns and drives with numbers and units ("turn left 90 degrees", "back up half
+  a metre", "drive forward 2 m"), which must be exact; signs follow REP 103 (left and forward
+  positive).
+- `safety_violation` and `out_of_skill`: requests to exceed or disable safety, and verbs the robot
+  has no skill for; both become refusals with a reason.
+These read the command text only: text the robot reads from the world never reaches them as a
+command, and nothing in the command can switch them off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from synth_agent.core.reasoning.text import clauses, normalize, parse_number
+
+_FILLER = {
+    "please", "robot", "now", "right", "immediately", "hey", "hi", "ok", "okay", "oh", "no",
+    "just", "you", "all", "everything", "the", "it", "that", "this", "at", "once", "dammit",
+    "damn", "quickly", "fast", "asap", "god", "wait", "hold", "guys", "sir",
+    "there", "again", "yes", "i", "said", "say", "to", "your", "current", "task", "plan",
+    "command", "action", "mission", "motion", "movement", "moving", "robots", "emergency",
+    "buddy", "up", "over", "go", "my", "order", "request",
+}  # fmt: skip
+_STOP_CORE = {
+    "stop", "halt", "freeze", "cancel", "abort", "stopp", "stahp", "estop", "e-stop",
+    "nevermind", "cease", "desist", "quit", "terminate", "kill", "whoa", "woah",
+}  # fmt: skip
+_STOP_PHRASES = re.compile(
+    r"^(?:(?:please|robot|hey|now|just)\s+)*(?:"
+    r"don'?t move|do not move|stand still|stay still|hold still|keep still|stay put|"
+    r"never ?mind|stop (?:moving|driving|turning|now|there|what you'?re doing|it|that|all|"
+    r"everything|the robot|right there|immediately|at once)|hold it|hold on|"
+    r"that'?s enough|enough|stop stop|whoa|woah|emergency stop|e stop"
+    r")(?:\s+(?:please|robot|now|right now|immediately|at once|it|there))*$"
+)
+_NOT_STOP = re.compile(r"\b(?:don'?t|do not|never|without)\s+(?:stop|halt|cancel)\b|\bstop by\b")
+
+
+def is_stop(text: str) -> bool:
+    """True when the command asks the robot to stop (see the module docstring)."""
+    norm = normalize(text)
+    if not norm or _NOT_STOP.search(norm):
+        return False
+    for clause in clauses(text) or [norm]:
+        if _STOP_PHRASES.match(clause):
+            return True
+        toks = clause.split()
+        if toks and any(t in _STOP_CORE for t in toks):
+            rest = [t for t in toks if t not in _STOP_CORE and t not in _FILLER]
+            if not rest:
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class Motion:
+    """An exact turn or drive read from the words."""
+
+    skill: str  # "turn" | "drive" | "wait"
+    value: float  # degrees (left +), metres (forward +), seconds
+    explicit: bool  # a number was given (else a default was used)
+
+
+_UNITS_M = {
+    "m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0, "cm": 0.01,
+    "centimeter": 0.01, "centimeters": 0.01, "centimetre": 0.01, "centimetres": 0.01,
+    "mm": 0.001, "millimeters": 0.001, "millimetres": 0.001, "ft": 0.3048, "foot": 0.3048,
+    "feet": 0.3048, "in": 0.0254, "inch": 0.0254, "inches": 0.0254, "yard": 0.9144,
+    "yards": 0.9144, "km": 1000.0, "kilometers": 1000.0, "kilometres": 1000.0, "step": 0.5,
+    "steps": 0.5,
+}  # fmt: skip
+_UNITS_DEG = {
+    "degree": 1.0, "degrees": 1.0, "deg": 1.0, "degs": 1.0, "radian": 57.29577951308232,
+    "radians": 57.29577951308232, "rad": 57.29577951308232, "turn": 360.0, "turns": 360.0,
+    "revolution": 360.0, "revolutions": 360.0, "rotations": 360.0, "rotation": 360.0,
+}  # fmt: skip
+_UNITS_S = {
+    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0,
+    "minute": 60.0, "minutes": 60.0, "moment": 3.0,
+}  # fmt: skip
+_TURN_VERB = re.compile(r"^(?:turn|rotate|spin|pivot|swivel|face|yaw)\b")
+_DRIVE_VERB = re.compile(
+    r"^(?:drive|move|go|roll|head|back up|back off|reverse|advance|step|come|get)\b"
+)
+_PLACE_WORDS = re.compile(r"\b(?:to|into|towards?|the|a|an|through)\b")
+
+
+def _quantity(toks: list[str], units: dict[str, float]) -> float | None:
+    """The first '<number> <unit>' in toks, converted; '2m' and '90deg' also read."""
+    for i in range(len(toks)):
+        m = re.fullmatch(r"([-+]?\d+(?:\.\d+)?)([a-z]+)", toks[i])
+        if m and m.group(2) in units:
+            return float(m.group(1)) * units[m.group(2)]
+        num = parse_number(toks[i:])
+        if num is None:
+            continue
+        value, used = num
+        j = i + used
+        if j < len(toks) and toks[j] in ("of", "a") and j + 1 < len(toks):
+            j += 1  # "half a metre", "a quarter of a turn"
+            if toks[j] in ("a", "an") and j + 1 < len(toks):
+                j += 1
+        if j < len(toks) and toks[j] in units:
+            return value * units[toks[j]]
+    return None
+
+
+def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
+    """An exact turn/drive/wait in one clause, or None when the clause is not one."""
+    toks = normalize(clause).split()
+    while toks and toks[0] in ("please", "robot", "now", "then", "and", "could", "can", "would"):
+        toks = toks[1:]
+    if toks[:1] == ["you"]:
+        toks = toks[1:]
+    if toks[:1] == ["please"]:
+        toks = toks[1:]
+    text = " ".join(toks)
+    if not text:
+        return None
+    if _TURN_VERB.match(text) and not re.match(r"^turn\s+(?:on|off)\b", text):
+        if re.search(r"\baround\b|\babout face\b|\bother way\b|\bopposite\b|\bback\b", text):
+            deg = _quantity(toks, _UNITS_DEG)
+            return Motion("turn", deg if deg is not None else 180.0, deg is not None)
+        sign = 1.0
+        if re.search(r"\bright\b|\bclockwise\b(?<!counter)", text) and not re.search(
+            r"counter ?clockwise|anti ?clockwise", text
+        ):
+            sign = -1.0
+        deg = _quantity(toks, _UNITS_DEG)
+        has_dir = re.search(
+            r"\b(?:left|right|clockwise|counter ?clockwise|anti ?clockwise)\b", text
+        )
+        if deg is None:
+            bare = re.fullmatch(r"\w+ (?:\w+ )?(?:by )?([-+]?\d+(?:\.\d+)?)", text)
+            if bare:
+                deg = float(bare.group(1))
+        if deg is None and not has_dir:
+            return None
+        if deg is None:
+            return Motion("turn", sign * 90.0, False)
+        return Motion("turn", sign * deg, True)
+    if _DRIVE_VERB.match(text) or text.startswith("back"):
+        backward = bool(re.search(r"\b(?:back|backwards?|reverse|in reverse)\b", text))
+        forward = bool(re.search(r"\b(?:forward|forwards|ahead|straight|on)\b", text))
+        dist = _quantity(toks, _UNITS_M)
+        if dist is None and not (backward or forward):
+            return None
+        rest = re.sub(
+            r"\b(?:drive|move|go|roll|head|back|up|off|reverse|advance|step|come|get|forwards?|"
+            r"backwards?|ahead|straight|on|please|a|bit|little|slowly|carefully|by|for|in|"
+            r"and|then|now|robot)\b",
+            " ",
+            text,
+        )
+        if dist is None and _PLACE_WORDS.search(rest):
+            return None  # "go back to the kitchen" is a navigation, not a drive
+        if dist is None:
+            dist = default_drive_m
+            explicit = False
+        else:
+            explicit = True
+        return Motion("drive", -abs(dist) if backward else dist, explicit)
+    if re.match(r"^(?:wait|pause|stay|hold on|sit tight)\b", text):
+        secs = _quantity(toks, _UNITS_S)
+        if secs is not None:
+            return Motion("wait", secs, True)
+    return None
+
+
+_SAFETY = re.compile(
+    r"\b(?:disable|deactivate|turn off|switch off|ignore|override|bypass|skip|remove|"
+    r"circumvent|defeat|cheat|without|suspend|shut off|shut down|unlock|reset)\b"
+    r"[\w\s']{0,30}?\b(?:safety|safeties|safe|limits?|limiter|speed limit|collision|obstacle|"
+    r"bumpers?|e ?stop|emergency|estop|geofence|fence|watchdog|gate|sensors?|lidar|rules)\b"
+    r"|\b(?:full|max|maximum|top) (?:speed|throttle|power)\b|\bas fast as\b|\bfaster than\b"
+    r"|\b(?:run over|crash into|ram|ramming|hit|bump into|smash|collide with|attack|hurt|"
+    r"injure|kill|push over|knock over|chase)\b"
+)
+
+
+def safety_violation(text: str) -> str | None:
+    """The reason a command asks to exceed or disable safety, or None."""
+    m = _SAFETY.search(normalize(text))
+    if m is None:
+        return None
+    return f"I won't do that: “{m.group(0)}” would bypass or exceed my safety limits"
+
+
+# Verbs with no skill behind them; the match is on a clause's first words.
+_OUT_OF_SKILL = re.compile(
+    r"^(?:(?:please|robot|can you|could you|would you|will you|you|now|and|then|also|go and|"
+    r"kindly|i want you to|i need you to)\s+)*"
+    r"(?P<verb>open|close|shut|switch|turn on|turn off|turn the \w+ (?:on|off)|activate|"
+    r"deactivate|power|plug|unplug|connect|disconnect|attach|detach|call|phone|text|email|"
+    r"cook|clean|wash|wipe|sweep|vacuum|mop|iron|fold|pour|fill|empty|cut|chop|dance|sing|"
+    r"play|water|feed|lock|unlock|press|push|pull|kick|throw|climb|fly|jump|buy|order|pay|"
+    r"make|set the table|hug|greet|salute|introduce|wave|shake|guide|lead|escort|accompany|"
+    r"take (?:me|him|her|them|the person|the (?:\w+ )?(?:man|woman|lady|guy|girl|boy|child))|"
+    r"charge|repair|fix|build|write|draw|paint|print|laugh|smile|tell (?:a )?(?:joke|story)|"
+    r"meet \w+ .* (?:escort|guide|take) |dim|brighten|unfold|mount|unmount|load|unload|"
+    r"spray|sort|arrange|tidy|organize|organise|help (?:me|him|her))\b"
+)
+_CAPABILITIES = (
+    "I can go to a named place, find, pick up, bring and put down objects, follow a person, "
+    "turn, drive, and tell you what I see"
+)
+
+
+def out_of_skill(text: str) -> str | None:
+    """The reason a command's goal (its last clause) needs a skill the robot lacks, or None."""
+    parts = clauses(text)
+    m = _OUT_OF_SKILL.match(parts[-1]) if parts else None
+    if m:
+        verb = m.group("verb").split()[0]
+        return f"I can't {verb} things; {_CAPABILITIES}."
+    return None
+
+
+def skipped_verbs(text: str) -> list[str]:
+    """Verbs without a skill in the clauses before the last (they are left out of the plan and
+    the operator is told so)."""
+    out = []
+    for clause in clauses(text)[:-1]:
+        m = _OUT_OF_SKILL.match(clause)
+        if m:
+            out.append(m.group("verb").split()[0])
+    return out
+
+
+def capabilities() -> str:
+    """The sentence that says what the robot can do."""
+    return _CAPABILITIES + "."
+
+
+_INJECTION = re.compile(
+    r"\b(?:do|follow|obey|execute|carry out)\b[\w\s']{0,20}\b(?:what|the instructions?|"
+    r"commands?|it) (?:it |they |that )?(?:says?|written|on the|in the|from the)\b"
+    r"|\bignore (?:all |your |the |any )?(?:previous |prior |above |earlier )?"
+    r"(?:instructions|rules|commands|prompts?|programming|orders)\b"
+    r"|\b(?:system prompt|developer mode|jailbreak|you are now|new instructions)\b"
+)
+
+
+def injection(text: str) -> str | None:
+    """The reason a command tries to change the robot's rules, or None."""
+    m = _INJECTION.search(normalize(text))
+    if m is None:
+        return None
+    return "I don't take new rules from a command or from text I read; tell me directly what to do"

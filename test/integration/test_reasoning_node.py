@@ -1,0 +1,73 @@
+"""The reasoning node in its own process, over real topics: plans, stop, clarify, `say`."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from std_msgs.msg import String
+
+from synth_agent.core import contract
+from synth_agent.core.schemas import parse_plan
+from synth_agent.nodes.qos import profile
+from synth_agent.testing import NodeProcess, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def node(launch, probe):
+    proc = launch(["reasoning"])
+    plans = probe.subscribe(String, contract.PLAN.name, profile(contract.PLAN))
+    feedback = probe.subscribe(String, contract.FEEDBACK.name, profile(contract.FEEDBACK))
+    pub = probe.publisher(String, contract.COMMAND.name, profile(contract.COMMAND))
+    probe.wait_for_subscribers(pub)
+    return proc, pub, plans, feedback
+
+
+def ask(pub, plans, text, timeout=30.0):
+    pub.publish(String(data=text))
+    return wait_until(
+        lambda: next((p for p in map(parse_plan, (m.data for m in plans)) if p.command == text),
+                     None),
+        timeout,
+        f"a plan for {text!r}",
+    )  # fmt: skip
+
+
+def test_command_stop_and_unknown_place(node):
+    proc, pub, plans, feedback = node
+    # A stop before the model is ready is still answered at once.
+    t0 = time.monotonic()
+    plan = ask(pub, plans, "stop!", timeout=5.0)
+    assert [s.skill for s in plan.steps] == ["stop"]
+    assert time.monotonic() - t0 < 2.0
+    proc.wait_for_output(r"intent model ready", timeout=90.0)
+    plan = ask(pub, plans, "go to the kitchen and bring me the red cup")
+    assert plan.type == "plan"
+    assert [s.skill for s in plan.steps] == ["navigate_to", "find", "pick", "navigate_to", "place"]
+    plan = ask(pub, plans, "go to the garage")
+    assert plan.type == "clarify" and "garage" in plan.say
+    t0 = time.monotonic()
+    plan = ask(pub, plans, "halt", timeout=5.0)
+    assert plan.steps[0].skill == "stop" and time.monotonic() - t0 < 1.0
+    assert any("garage" in m.data for m in feedback)
+
+
+def test_still_loading_feedback(node):
+    proc, pub, plans, feedback = node
+    pub.publish(String(data="turn left 90 degrees"))
+    plan = ask(pub, plans, "turn left 90 degrees", timeout=90.0)
+    assert plan.steps[0].model_dump() == {"skill": "turn", "angle_deg": 90.0}
+    if "intent model ready" not in proc.output.split("turn left")[0]:
+        assert any("Still loading" in m.data for m in feedback)
+
+
+def test_say_against_the_real_node(node, env, tmp_path):
+    proc, *_ = node
+    proc.wait_for_output(r"intent model ready", timeout=90.0)
+    say = NodeProcess(["synth-agent", "say", "open the door"], env, tmp_path, name="say")
+    code = say.proc.wait(60)
+    say.stop()
+    assert code == 1, say.output
+    assert "refuse: I can't open things" in say.output
