@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := libosmesa6 libegl1 libgl1-mesa-dri
+SYSTEM_PACKAGES := libosmesa6 libegl1 libgl1-mesa-dri espeak-ng
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 
 .PHONY: setup system-deps test lint demo up lock clean

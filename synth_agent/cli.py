@@ -2,9 +2,11 @@
 
     synth-agent up [--sim] [--params FILE] [--namespace NS] [--model PATH]
     synth-agent say TEXT [--namespace NS] [--timeout S]
+    synth-agent say --audio FILE.wav [--namespace NS] [--timeout S]
     synth-agent demo [COMMAND]
     synth-agent sim --view [--out DIR]
     synth-agent bench NAME [ARGS...]
+    synth-agent eval FILE.jsonl --report OUT.json [--open-world] [--part eval|train]
 
 Every subcommand applies the safe middleware defaults (discovery on localhost unless the user
 set ROS_AUTOMATIC_DISCOVERY_RANGE) before rclpy starts.
@@ -20,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from synth_agent.demo import DEFAULT_COMMAND
 from synth_agent.env import apply_safe_defaults
 from synth_agent.graph import nodes, normalize_namespace
 from synth_agent.paths import SOURCE_ROOT
@@ -80,7 +83,41 @@ def cmd_up(args: argparse.Namespace) -> int:
     return EXIT_FAILED if (crashed or not ready) else EXIT_OK
 
 
+def text_from_audio(path: str) -> str | None:
+    """`say --audio`: the file recognised with the voice node's recogniser and config, or None
+    (reason printed) when it cannot be."""
+    from synth_agent.core.config import load_config
+    from synth_agent.core.voice import (
+        AudioError,
+        ModelError,
+        Transcriber,
+        VoiceConfig,
+        transcribe_file,
+    )
+    from synth_agent.paths import config_path
+
+    try:
+        yaml = config_path("voice")
+        config = load_config(VoiceConfig, yaml if yaml.is_file() else None, "voice")
+        heard = transcribe_file(path, Transcriber(config))
+    except (AudioError, ModelError, ValueError) as e:
+        print(f"say --audio: {e}", file=sys.stderr)
+        return None
+    print(f"[heard] {heard.text} (confidence {heard.confidence:.2f})", flush=True)
+    return heard.text
+
+
 def cmd_say(args: argparse.Namespace) -> int:
+    if args.audio and args.text:
+        print("say: give TEXT or --audio FILE, not both", file=sys.stderr)
+        return EXIT_FAILED
+    if args.audio:
+        args.text = text_from_audio(args.audio)
+        if args.text is None:
+            return EXIT_FAILED
+    if not args.text:
+        print("say: give the command TEXT or --audio FILE", file=sys.stderr)
+        return EXIT_FAILED
     import rclpy
     from rclpy.context import Context
     from std_msgs.msg import String
@@ -181,21 +218,9 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from synth_agent.nodes.entry import node_available
+    from synth_agent.demo import main as demo_main
 
-    missing = [s.name for s in nodes(sim=True) if not node_available(s.executable)]
-    if missing:
-        print(
-            "demo: the full demo needs every node; not part of this build yet: "
-            + ", ".join(missing)
-            + ".\nStart what exists with `synth-agent up --sim`.",
-            file=sys.stderr,
-        )
-        return EXIT_UNAVAILABLE
-    print(
-        "demo: every node is present but the scripted demo is not implemented yet", file=sys.stderr
-    )
-    return EXIT_UNAVAILABLE
+    return demo_main(args.command, args.out, args.timeout)
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
@@ -228,6 +253,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from synth_agent.core.config import load_config
+    from synth_agent.core.reasoning import ReasoningConfig
+    from synth_agent.core.reasoning.evaluate import format_table, run_eval, write_report
+
+    cfg = load_config(ReasoningConfig, args.params, "reasoning") if args.params else None
+    try:
+        report = run_eval(args.file, cfg, open_world=args.open_world, part=args.part)
+    except (OSError, ValueError) as e:
+        print(f"eval: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(format_table(report))
+    if args.report:
+        write_report(report, args.report)
+        print(f"report: {args.report}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synth-agent", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -241,16 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
 
     say = sub.add_parser("say", help="send one command and follow the plan to its end")
-    say.add_argument("text")
+    say.add_argument("text", nargs="?", default="")
+    say.add_argument("--audio", metavar="FILE", help="a recorded command (WAV/FLAC) to transcribe")
     say.add_argument("--namespace", default="")
     say.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the end")
     say.add_argument("--connect-timeout", type=float, default=10.0)
     say.set_defaults(func=cmd_say)
 
     demo = sub.add_parser("demo", help="the main job: a command carried out in the simulator")
-    demo.add_argument(
-        "command", nargs="?", default="go to the kitchen, find the red cup and bring it to me"
-    )
+    demo.add_argument("command", nargs="?", default=DEFAULT_COMMAND)
+    demo.add_argument("--out", default="demo", help="folder for the run's outputs")
+    demo.add_argument("--timeout", type=float, default=600.0, help="seconds for the plan")
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("sim", help="simulator tools")
@@ -262,6 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name")
     bench.add_argument("args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
+
+    ev = sub.add_parser("eval", help="score the reasoning core on a JSONL of commands")
+    ev.add_argument("file", help="JSONL: text, optional intent/slots/source per line")
+    ev.add_argument("--report", help="write the summary and every row's response here (JSON)")
+    ev.add_argument("--open-world", action="store_true", help="accept any place/object name")
+    ev.add_argument(
+        "--part", choices=["eval", "train"], help="only that part of the dev.jsonl split"
+    )
+    ev.add_argument("--params", help="reasoning params file (default: the built-in defaults)")
+    ev.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -1,34 +1,51 @@
 """The one way every node process runs: init, build the node, spin, shut down cleanly.
 
-rclpy installs SIGINT/SIGTERM handlers that shut the context down, which ends `spin` with
-ExternalShutdownException; KeyboardInterrupt is caught too, so Ctrl-C and `kill` both exit 0
-after the node's `close()` (if any) has run, e.g. to publish a last zero command.
+rclpy's own SIGINT/SIGTERM handlers shut the context down *before* control returns to us, so a
+node could no longer publish its last message (the gate's final zero, motor control's stop).
+We therefore turn them off and turn both signals into KeyboardInterrupt in the main thread:
+spinning stops, the node's `close()` runs while the context is still valid, and only then is
+the node destroyed and rclpy shut down. Ctrl-C and `kill` both exit with status 0. Python runs
+signal handlers only between bytecodes, so the executor is spun in short slices.
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+
+
+def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt
 
 
 def spin_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 1) -> int:
-    """Run one node until shutdown; return the process exit status."""
-    rclpy.init(args=args)
+    """Run one node until SIGINT/SIGTERM or an external shutdown; return the exit status."""
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     node = None
     try:
         node = factory()
         executor = MultiThreadedExecutor(threads) if threads > 1 else SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
+        # spin_once with a wall-clock timeout, not spin(): the wait returns at least every
+        # 0.1 s, so a signal is handled even when no timer fires (sim time with /clock gone).
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # A second signal during shutdown must not cut the last publication short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if node is not None:
             close = getattr(node, "close", None)
-            if callable(close):
+            if callable(close) and rclpy.ok():
                 try:
                     close()
                 except Exception as e:  # noqa: BLE001 - shutdown must continue
