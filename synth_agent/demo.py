@@ -153,7 +153,7 @@ class Demo:
         if not last or (self.rec.interventions and self.rec.interventions[-1] == last):
             return
         self.rec.interventions.append(last)
-        key = (last.get("kind"), last.get("reason"))
+        key = (last.get("kind"), last.get("rule"))
         if "ramping" in str(last.get("reason")):
             return
         now = time.monotonic()
@@ -232,8 +232,8 @@ class Demo:
                                              else "/" + topic.name, topic.msg_type,
                                              typestore=typestore)  # fmt: skip
 
-                # Annotated images are ~1 MB each: keep one a second, everything else whole.
-                min_gap_ns = 1_000_000_000 if topic is contract.IMAGE_ANNOTATED else 0
+                # Annotated images are ~1 MB each: keep one every 5 s, everything else whole.
+                min_gap_ns = 5_000_000_000 if topic is contract.IMAGE_ANNOTATED else 0
                 last_ns = [0]
 
                 def write(data, conn=conn, min_gap_ns=min_gap_ns, last_ns=last_ns):
