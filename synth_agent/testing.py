@@ -169,6 +169,11 @@ class Probe:
             f"{count} subscriber(s) on {publisher.topic_name}",
         )
 
+    def wait_for_publishers(self, topic: str, count: int = 1, timeout: float = 15.0) -> None:
+        """Wait until `topic` has publishers, so a reply sent on it is not lost to discovery."""
+        wait_until(lambda: self.node.count_publishers(topic) >= count, timeout,
+                   f"{count} publisher(s) on {topic}")  # fmt: skip
+
     def node_names(self) -> set[str]:
         """Fully qualified names of the nodes visible in the graph."""
         return {(ns.rstrip("/") + "/" + n) for n, ns in self.node.get_node_names_and_namespaces()}

@@ -302,6 +302,8 @@ def test_bad_inputs_are_rejected_and_reported(launch, probe, tmp_path):
     grip_in = probe.publisher(Float64, "agent/gripper", profile(contract.AGENT_GRIPPER))
     grip_out = probe.subscribe(Float64, "gripper", profile(contract.GRIPPER))
     probe.wait_for_subscribers(grip_in, timeout=WAIT)
+    probe.wait_for_publishers("gripper", timeout=WAIT)
+    time.sleep(0.2)  # both ends matched: let the gate's writer see our reader too
     grip_in.publish(Float64(data=1.5))
     grip_in.publish(Float64(data=0.5))
     wait_until(lambda: grip_out, WAIT, "the valid gripper command")
