@@ -24,6 +24,12 @@ Why it is built this way:
   two strips of shirt either side of an arm or the frame). Same-label observations closer than
   the object's diameter (+ 5 cm) are merged before tracking, because two solid objects of one
   kind cannot be closer than that; otherwise the fragment would become a second, false track.
+- Without depth (a camera that has none, depth that is stale or invalid at a detection) a
+  detection is placed from its bearing and the latest lidar scan (`perception_lidar`, whose
+  docstring says how and where that is weaker: objects on tables are above the lidar plane, so
+  the lidar sees the table, and such positions get `lidar_above_plane_confidence` times the
+  detector's confidence). A detection that neither can place is counted in
+  `PerceptionResult.unlocated`, with the reason in `unlocated_reasons`.
 - Acceptance on the real simulator (test/core/test_perception_sim.py): from many robot poses
   every object clearly in view within 0.15 m of ground truth, and no false positive over 60 s
   of driving with the person walking.
@@ -37,6 +43,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from synth_agent.core.perception_lidar import LidarFix, LidarMount, Scan, check_scan, locate_lidar
 from synth_agent.core.schemas import Pose2D, Position, Scene, SceneObject
 from synth_agent.core.tracker import Observation, Track, Tracker
 from synth_agent.core.vision import (
@@ -64,6 +71,7 @@ __all__ = [
     "PerceptionConfig",
     "PerceptionInputError",
     "PerceptionResult",
+    "Scan",
     "build_scene",
     "annotate",
     "merge_fragments",
@@ -141,6 +149,34 @@ class PerceptionConfig:
     camera_z_m: float = 0.6
     camera_yaw_deg: float = 0.0
     camera_pitch_deg: float = 8.0
+    # Depth input: off = the node does not subscribe to depth (a camera without one); depth
+    # older than depth_timeout_s (node receipt time) is not used.
+    use_depth: bool = True
+    depth_timeout_s: float = 0.5
+    # Lidar fallback (see perception_lidar): place detections without usable depth from their
+    # bearing and the latest scan, if it is at most scan_timeout_s old.
+    use_lidar_fallback: bool = True
+    scan_timeout_s: float = 0.5
+    # Lidar mounting on the base (z is the height of the scan plane above the floor).
+    lidar_x_m: float = -0.05
+    lidar_y_m: float = 0.0
+    lidar_z_m: float = 0.195
+    lidar_yaw_deg: float = 0.0
+    # Returns within this angle around the bearing (at least; wide boxes use their inner half),
+    # split into clusters at gaps larger than lidar_cluster_gap_m: the nearest cluster counts.
+    lidar_window_deg: float = 2.0
+    lidar_cluster_gap_m: float = 0.15
+    # A detection whose bottom, at the lidar range, is more than this below the floor has no
+    # position (the return is behind it); more than this above the scan plane: the lidar saw
+    # what holds it up, and the confidence is multiplied by lidar_above_plane_confidence.
+    lidar_floor_margin_m: float = 0.05
+    lidar_above_plane_confidence: float = 0.5
+    # A box narrower or wider than this factor times the object's width at the lidar range
+    # (known radius only) means the return is not the object: no position.
+    lidar_size_ratio: float = 2.0
+    # Labels whose detected part may be above the scan plane while the thing stands on the
+    # floor (a person's shirt above the legs the lidar sees): never marked above the plane.
+    lidar_floor_labels: list[str] = field(default_factory=lambda: ["person"])
     # Tracking.
     match_distance_m: float = 0.5
     smoothing: float = 0.5
@@ -219,6 +255,28 @@ class PerceptionConfig:
         _check(-90 <= self.camera_pitch_deg <= 90, "camera_pitch_deg must be in [-90, 90]")
         _check(-180 <= self.camera_yaw_deg <= 180, "camera_yaw_deg must be in [-180, 180]")
         _check(
+            0 < self.depth_timeout_s <= 60,
+            f"depth_timeout_s must be in (0, 60], got {self.depth_timeout_s}",
+        )
+        _check(
+            0 < self.scan_timeout_s <= 60,
+            f"scan_timeout_s must be in (0, 60], got {self.scan_timeout_s}",
+        )
+        for name in ("lidar_x_m", "lidar_y_m", "lidar_z_m"):
+            _check(math.isfinite(getattr(self, name)), f"{name} must be finite")
+        _check(-180 <= self.lidar_yaw_deg <= 180, "lidar_yaw_deg must be in [-180, 180]")
+        _check(
+            0 < self.lidar_window_deg <= 45,
+            f"lidar_window_deg must be in (0, 45], got {self.lidar_window_deg}",
+        )
+        _check(self.lidar_cluster_gap_m > 0, "lidar_cluster_gap_m must be > 0")
+        _check(self.lidar_floor_margin_m >= 0, "lidar_floor_margin_m must be >= 0")
+        _check(
+            0 <= self.lidar_above_plane_confidence <= 1,
+            "lidar_above_plane_confidence must be in [0, 1]",
+        )
+        _check(self.lidar_size_ratio >= 1, "lidar_size_ratio must be >= 1")
+        _check(
             self.match_distance_m > 0, f"match_distance_m must be > 0, got {self.match_distance_m}"
         )
         _check(0 < self.smoothing <= 1, f"smoothing must be in (0, 1], got {self.smoothing}")
@@ -257,15 +315,23 @@ class PerceptionConfig:
             math.radians(self.camera_pitch_deg),
         )
 
+    def lidar_mount(self) -> LidarMount:
+        """The lidar mounting as a `LidarMount` (radians)."""
+        return LidarMount(
+            self.lidar_x_m, self.lidar_y_m, self.lidar_z_m, math.radians(self.lidar_yaw_deg)
+        )
+
 
 @dataclass(frozen=True)
 class Frame:
-    """One camera frame with what is needed to place it in the world."""
+    """One camera frame with what is needed to place it in the world; `scan` is the latest
+    lidar scan (None: no lidar), used only for detections without usable depth."""
 
     bgr: np.ndarray
     depth: np.ndarray | None
     intrinsics: Intrinsics
     robot: tuple[float, float, float]  # x, y, yaw in odom
+    scan: Scan | None = None
 
 
 @dataclass
@@ -274,7 +340,9 @@ class PerceptionResult:
 
     scene: Scene
     detections: list[Detection]
-    unlocated: int = 0  # detections without a usable depth
+    unlocated: int = 0  # detections that neither depth nor lidar could place
+    unlocated_reasons: list[str] = field(default_factory=list)  # "label: why", one each
+    lidar_located: int = 0  # detections placed by the lidar fallback
 
 
 def merge_fragments(
@@ -361,6 +429,7 @@ class Perception:
         self.config = config
         self.table = config.colour_table()
         self.mount = config.mount()
+        self.lidar = config.lidar_mount()
         self.detectors: list[Detector] = []
         if config.aruco_enabled:
             self.detectors.append(ArucoDetector(config.aruco_dictionary))
@@ -412,27 +481,59 @@ class Perception:
             )
         robot = check_robot(frame.robot)
         depth = check_depth(frame.depth, (h, w)) if frame.depth is not None else None
+        scan = check_scan(frame.scan) if frame.scan is not None else None
+        scan_problem = None
+        if not self.config.use_lidar_fallback:
+            scan_problem = "no depth there, lidar fallback off"
+        elif scan is None:
+            scan_problem = "no depth there and no scan"
+        elif now - scan.stamp > self.config.scan_timeout_s:
+            scan_problem = f"no depth there and the scan is {now - scan.stamp:.2f} s old"
         dets = self.detect(bgr)
         observations = []
         radii = []
-        unlocated = 0
+        reasons: list[str] = []
+        by_lidar = 0
         for d in dets:
             p = None
+            confidence = d.confidence
             if depth is not None:
                 p = locate(
                     d, depth, k, self.mount, robot, self.config.depth_min_m, self.config.depth_max_m
                 )
             if p is None:
-                unlocated += 1
-                continue
+                fix = scan_problem or self._locate_lidar(d, scan, k, robot)  # type: ignore[arg-type]
+                if isinstance(fix, str):
+                    reasons.append(f"{d.label}: {fix}")
+                    continue
+                p = fix.position
+                by_lidar += 1
+                if fix.above_plane:
+                    confidence *= self.config.lidar_above_plane_confidence
             observations.append(
-                Observation(
-                    d.label, (float(p[0]), float(p[1]), float(p[2])), d.confidence, d.colour
-                )
+                Observation(d.label, (float(p[0]), float(p[1]), float(p[2])), confidence, d.colour)
             )
             radii.append(d.radius_m)
         self.tracker.update(merge_fragments(observations, radii), now)
-        return PerceptionResult(self.scene(robot, now), dets, unlocated)
+        return PerceptionResult(self.scene(robot, now), dets, len(reasons), reasons, by_lidar)
+
+    def _locate_lidar(
+        self, d: Detection, scan: Scan, k: Intrinsics, robot: tuple[float, float, float]
+    ) -> LidarFix | str:
+        c = self.config
+        return locate_lidar(
+            d,
+            scan,
+            k,
+            self.mount,
+            self.lidar,
+            robot,
+            window_deg=c.lidar_window_deg,
+            cluster_gap_m=c.lidar_cluster_gap_m,
+            floor_margin_m=c.lidar_floor_margin_m,
+            on_floor=d.label in c.lidar_floor_labels,
+            size_ratio=c.lidar_size_ratio,
+        )
 
     def scene(self, robot: tuple[float, float, float], now: float) -> Scene:
         """The current belief as a scene (also between frames, e.g. from a timer)."""

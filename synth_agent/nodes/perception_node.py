@@ -14,6 +14,13 @@ camera is faster than `max_rate_hz`, or the worker is busy) and only inform; any
 in the last second, or frames arriving but none processed, is a WARN.
 
 Malformed images (unknown encoding, size mismatch, empty) are dropped with a logged reason.
+
+Depth and lidar: depth is subscribed only with `use_depth` (off for a camera without one) and
+used only while its latest message is at most `depth_timeout_s` old (receipt time), so a depth
+stream that stops does not place objects from an old picture. `scan` is subscribed with
+`use_lidar_fallback`; the latest scan, stamped with the node's clock and the odometry pose at
+receipt, goes with every frame, and the core uses it only for detections without usable depth.
+Detections that neither can place are counted and their reasons logged (throttled).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import ColorRGBA, String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
@@ -40,6 +47,7 @@ from synth_agent.core.perception import (
     Perception,
     PerceptionConfig,
     PerceptionInputError,
+    Scan,
     annotate,
 )
 from synth_agent.core.schemas import Scene, to_json
@@ -129,14 +137,17 @@ class PerceptionNode(Node):
         self.perception = Perception(self.config)
         self._busy = threading.Lock()  # held by the worker while it uses self.perception
         self._wake = threading.Event()
-        self._pending: tuple[Image, Image | None, CameraInfo, tuple] | None = None
+        self._pending: tuple | None = None  # image, depth, camera_info, robot, scan
         self._stop = False
         self._info: CameraInfo | None = None
         self._depth: Image | None = None
+        self._depth_t = -math.inf  # monotonic receipt time of self._depth
+        self._scan: tuple[LaserScan, float, tuple[float, float, float] | None] | None = None
         self._robot: tuple[float, float, float] | None = None
         self._last_start = -math.inf
         self._last_annotated = -math.inf
         self.received = self.processed = self.dropped = self.rejected = 0
+        self.unlocated = 0  # detections neither depth nor lidar could place
         self._busy_s = 0.0  # worker time spent processing, for diagnostics
         self._last_counts = self._counts()
         self._last_busy_s = 0.0
@@ -153,7 +164,12 @@ class PerceptionNode(Node):
         self.create_subscription(
             CameraInfo, contract.CAMERA_INFO.name, self._on_info, profile("sensor")
         )
-        self.create_subscription(Image, contract.DEPTH.name, self._on_depth, profile("sensor"))
+        if self.config.use_depth:
+            self.create_subscription(Image, contract.DEPTH.name, self._on_depth, profile("sensor"))
+        if self.config.use_lidar_fallback:
+            self.create_subscription(
+                LaserScan, contract.SCAN.name, self._on_scan, profile("sensor")
+            )
         self.create_subscription(Odometry, contract.ODOM.name, self._on_odom, profile("sensor"))
         self.create_service(Trigger, GET_SCENE, self._on_get_scene)
         self.create_timer(1.0 / self.config.scene_rate_hz, self._on_scene_timer)
@@ -175,6 +191,10 @@ class PerceptionNode(Node):
 
     def _on_depth(self, msg: Image) -> None:
         self._depth = msg
+        self._depth_t = time.monotonic()
+
+    def _on_scan(self, msg: LaserScan) -> None:
+        self._scan = (msg, self._now(), self._robot)
 
     def _on_odom(self, msg: Odometry) -> None:
         p = msg.pose.pose
@@ -193,7 +213,8 @@ class PerceptionNode(Node):
             self.dropped += 1
             return
         self._last_start = now
-        self._pending = (msg, self._depth, self._info, self._robot)
+        fresh = now - self._depth_t <= self.config.depth_timeout_s
+        self._pending = (msg, self._depth if fresh else None, self._info, self._robot, self._scan)
         self._wake.set()
 
     # -- worker ---------------------------------------------------------------------------
@@ -221,15 +242,34 @@ class PerceptionNode(Node):
                 finally:
                     self._busy_s += time.perf_counter() - started
 
-    def _process(self, img: Image, depth: Image | None, info: CameraInfo, robot) -> None:
+    def _process(self, img: Image, depth: Image | None, info: CameraInfo, robot, scan_job) -> None:
         bgr = to_bgr(img)
         k = Intrinsics.from_k(list(info.k), info.width, info.height)
         depth_m = to_depth_m(depth, self.config.depth_scale) if depth is not None else None
         if depth_m is not None and depth_m.shape != bgr.shape[:2]:
             depth_m = cv2.resize(depth_m, (bgr.shape[1], bgr.shape[0]), cv2.INTER_NEAREST)
+        scan = None
+        if scan_job is not None:
+            msg, stamp, scan_robot = scan_job
+            scan = Scan(
+                np.asarray(msg.ranges, dtype=np.float32),
+                msg.angle_min,
+                msg.angle_increment,
+                msg.range_min,
+                msg.range_max,
+                stamp,
+                scan_robot,
+            )
         now = self._now()
-        result = self.perception.process(Frame(bgr, depth_m, k, robot), now)
+        result = self.perception.process(Frame(bgr, depth_m, k, robot, scan), now)
         self.processed += 1
+        self.unlocated += result.unlocated
+        if result.unlocated_reasons:
+            self.get_logger().info(
+                f"{result.unlocated} detection(s) without a position: "
+                + "; ".join(result.unlocated_reasons),
+                throttle_duration_sec=5.0,
+            )
         self._publish(result.scene)
         rate = self.config.annotated_rate_hz
         mono = time.monotonic()
@@ -324,7 +364,8 @@ class PerceptionNode(Node):
             pct = 100.0 * self.dropped / self.received
             self.get_logger().info(
                 f"frames: received {self.received}, processed {self.processed}, "
-                f"dropped {self.dropped} ({pct:.0f}%), rejected {self.rejected}"
+                f"dropped {self.dropped} ({pct:.0f}%), rejected {self.rejected}; "
+                f"detections without a position {self.unlocated}"
             )
 
     def close(self) -> None:

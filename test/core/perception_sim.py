@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synth_agent.core.perception_lidar import LidarMount, Scan
 from synth_agent.core.vision import CameraMount, Intrinsics
 from synth_agent.sim.config import SimConfig
 from synth_agent.sim.gl import mujoco
@@ -185,3 +186,37 @@ def truths(
             required = inside and unoccluded and r_px >= min_radius_px and z <= max_range_m
         out.append(Truth(label, world_to_odom(sim, pos), radius, required, in_image))
     return out
+
+
+def lidar_model(sim: Simulation) -> LidarMount:
+    """The sim lidar's mounting on the base (z: scan-plane height above the floor)."""
+    origin = sim.world.data.site_xpos[sim.world.lidar_site]
+    rx, ry, _, ryaw = sim.world.body_pose(sim.world.robot)
+    c, s = math.cos(ryaw), math.sin(ryaw)
+    dx, dy = origin[0] - rx, origin[1] - ry
+    return LidarMount(x=c * dx + s * dy, y=-s * dx + c * dy, z=float(origin[2]), yaw=0.0)
+
+
+def scan(sim: Simulation, stamp: float) -> Scan:
+    """The current lidar scan, as the node would get it on `scan`."""
+    g = sim.lidar.geometry
+    return Scan(sim.scan(), g.angle_min, g.angle_increment, g.range_min, g.range_max, stamp)
+
+
+def lidar_sees(sim: Simulation, label: str) -> bool:
+    """Whether the lidar's beam towards the object's (or the person's) vertical axis hits that
+    object first: in the scan plane, not hidden by furniture nearer to the lidar."""
+    m, d = sim.world.model, sim.world.data
+    origin = d.site_xpos[sim.world.lidar_site].copy()
+    if label == PERSON:
+        body = sim.world.person_body
+        target = d.xpos[body]
+    else:
+        body = sim.world.objects[label.replace(" ", "_")].body_id
+        target = d.xpos[body]
+    direction = np.array([target[0] - origin[0], target[1] - origin[1], 0.0])
+    geom = np.zeros(1, np.int32)
+    dist = mujoco.mj_ray(
+        m, d, origin, direction, sim.world.lidar_geomgroup, 1, sim.world.robot.body_id, geom
+    )
+    return dist >= 0 and int(m.geom_bodyid[geom[0]]) == body
