@@ -39,11 +39,13 @@ from synth_agent.core.voice import (
     AudioError,
     EnergyVad,
     ModelError,
+    SphinxTranscriber,
     Transcriber,
     Utterance,
     VoiceConfig,
     VoiceDialogue,
     load_audio,
+    make_transcriber,
     pcm_to_float,
     resample,
     split_utterances,
@@ -231,10 +233,10 @@ class VoiceNode(Node):
     def _work(self) -> None:
         log = self.get_logger()
         c = self.config
-        transcriber: Transcriber | None = None
+        transcriber: Transcriber | SphinxTranscriber | None = None
         try:
             t0 = time.perf_counter()
-            transcriber = Transcriber(c)
+            transcriber = make_transcriber(c)
             log.info(
                 f"speech model {transcriber.model_path} loaded in {time.perf_counter() - t0:.2f} s"
             )
@@ -283,7 +285,7 @@ class VoiceNode(Node):
     def _handle(
         self,
         utt: Utterance,
-        transcriber: Transcriber,
+        transcriber: Transcriber | SphinxTranscriber,
         dialogue: VoiceDialogue,
         live: bool,
         job: tuple[Any, ...],
