@@ -1,4 +1,5 @@
-"""Reasoning benchmark: the core on the held-out part of dev.jsonl, closed and open world.
+"""Reasoning benchmark: the core on the held-out part of dev.jsonl, closed and open world, and
+open world with the language-model generator (`generator: lm`) when its model is installed.
 
     synth-agent bench reasoning_eval   (or .venv/bin/python bench/reasoning_eval.py)
 
@@ -12,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from synth_agent.core.reasoning import ReasoningConfig
 from synth_agent.core.reasoning.dataset import DEFAULT_DEV
 from synth_agent.core.reasoning.evaluate import format_table, run_eval
 
@@ -27,6 +29,13 @@ def main() -> int:
         report = run_eval(DEFAULT_DEV, open_world=open_world, part="eval")
         print(format_table(report), "\n")
         results["open_world" if open_world else "closed_world"] = report["summary"]
+    from synth_agent.core.reasoning.lm import packaged_gguf
+
+    if packaged_gguf() is not None:
+        cfg = ReasoningConfig(generator="lm")
+        report = run_eval(DEFAULT_DEV, cfg, open_world=True, part="eval")
+        print(format_table(report), "\n")
+        results["open_world_lm"] = report["summary"]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {OUT}")

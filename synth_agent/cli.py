@@ -6,7 +6,8 @@
     synth-agent demo [COMMAND]
     synth-agent sim --view [--out DIR]
     synth-agent bench NAME [ARGS...]
-    synth-agent eval FILE.jsonl --report OUT.json [--open-world] [--part eval|train]
+    synth-agent eval FILE.jsonl --report OUT.json [--open-world] [--part eval|train] [--generator G]
+    synth-agent serve [--host 127.0.0.1] [--port N] [--model NAME|DIR] [--quantization Q]
 
 Every subcommand applies the safe middleware defaults (discovery on localhost unless the user
 set ROS_AUTOMATIC_DISCOVERY_RANGE) before rclpy starts.
@@ -259,6 +260,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from synth_agent.core.reasoning.evaluate import format_table, run_eval, write_report
 
     cfg = load_config(ReasoningConfig, args.params, "reasoning") if args.params else None
+    if args.generator:
+        from dataclasses import replace
+
+        cfg = replace(cfg or ReasoningConfig(), generator=args.generator)
     try:
         report = run_eval(args.file, cfg, open_world=args.open_world, part=args.part)
     except (OSError, ValueError) as e:
@@ -268,6 +273,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.report:
         write_report(report, args.report)
         print(f"report: {args.report}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from synth_agent.core.reasoning.lm import LMError, LocalBackend
+    from synth_agent.core.reasoning.serve import is_loopback, make_server
+
+    if not is_loopback(args.host):
+        print(f"serve: refusing to bind {args.host!r}: loopback only", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        backend = LocalBackend(args.model, args.quantization, args.device, args.threads)
+    except (LMError, OSError, ValueError) as e:
+        print(f"serve: {e}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    server = make_server(backend, args.host, args.port, args.model)
+    host, port = server.server_address[:2]
+    print(f"serve: http://{host}:{port}/v1 ({backend.model_path}, {backend.load_s:.1f} s)",
+          flush=True)  # fmt: skip
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return EXIT_OK
 
 
@@ -315,7 +345,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--part", choices=["eval", "train"], help="only that part of the dev.jsonl split"
     )
     ev.add_argument("--params", help="reasoning params file (default: the built-in defaults)")
+    ev.add_argument("--generator", choices=["none", "lm"], help="override the params' generator")
     ev.set_defaults(func=cmd_eval)
+
+    srv = sub.add_parser("serve", help="the local model as an OpenAI chat-completions API")
+    srv.add_argument("--host", default="127.0.0.1", help="loopback address only")
+    srv.add_argument("--port", type=int, default=8000, help="0 = any free port")
+    srv.add_argument("--model", default="smollm2-135m-instruct", help="name or model folder")
+    srv.add_argument("--quantization", choices=["none", "bf16", "8bit", "4bit"], default="none")
+    srv.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    srv.add_argument("--threads", type=int, default=1)
+    srv.set_defaults(func=cmd_serve)
     return parser
 
 

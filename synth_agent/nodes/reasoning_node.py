@@ -6,7 +6,8 @@ All behaviour lives in `synth_agent.core.reasoning`. This node only adds what ne
   commands are dropped.
 - Everything else goes into a queue served by one worker thread, so commands are reasoned about
   one at a time and in order, and callbacks never block on a model.
-- The intent model loads in a background thread; commands that arrive before it is ready get
+- The intent model (and, with `generator: lm`, the language model) loads in a background
+  thread, with progress on `agent/feedback`; commands that arrive before it is ready get
   "still loading" feedback and are answered when it is.
 - Scene and status messages only update the core's view of the world (validated first).
 """
@@ -71,12 +72,17 @@ class ReasoningNode(Node):
     # --- model loading ---------------------------------------------------------------------
     def _load(self) -> None:
         try:
-            from synth_agent.core.reasoning.evaluate import load_classifier
+            from synth_agent.core.reasoning.evaluate import load_classifier, load_generator
 
             classifier = load_classifier(self.cfg)
             classifier.predict("go to the kitchen")  # warm up
             with self._core_lock:
                 self.core.classifier = classifier
+            if self.cfg.generator == "lm":
+                self._say("Intent model ready; loading the language model.")
+                generator = load_generator(self.cfg, classifier)
+                with self._core_lock:
+                    self.core.generator = generator
             self.get_logger().info(
                 f"reasoning: intent model ready in {time.monotonic() - self._t_load0:.1f} s"
             )

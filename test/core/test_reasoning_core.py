@@ -305,7 +305,7 @@ def test_every_response_round_trips_the_schema():
     "kw",
     [{"backend": "grpc"}, {"quantization": "3bit"}, {"device": "tpu"}, {"max_new_tokens": 0},
      {"request_timeout_s": 0.0}, {"max_drive_m": float("nan")}, {"base_url": "ftp://x"},
-     {"generator": "lm"}, {"max_steps": 40}],
+     {"generator": "gpt"}, {"generator": "lm", "backend": "openai"}, {"max_steps": 40}],
 )  # fmt: skip
 def test_config_range_checks(kw):
     with pytest.raises(ValueError):

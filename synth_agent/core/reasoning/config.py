@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 BACKENDS = ("local", "openai")
 QUANTIZATIONS = ("none", "bf16", "8bit", "4bit")
 DEVICES = ("auto", "cpu", "cuda")
-# "lm" (a language model generating under a JSON schema) is the next step of issue 6; until it
-# exists the value is refused rather than silently ignored.
-GENERATORS = ("none",)
+# "none": classifier + rules + slot skeletons; "lm": the same, plus a schema-constrained language
+# model for multi-clause and low-confidence commands (core/reasoning/generator.py).
+GENERATORS = ("none", "lm")
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,18 @@ def load_classifier(cfg: ReasoningConfig):
     return IntentClassifier(Embedder(cfg.embedder or None, cfg.threads), IntentModel.load(weights))
 
 
+def load_generator(cfg: ReasoningConfig, classifier=None):
+    """The language-model generator when `cfg.generator == "lm"`, else None. Retrieval shares
+    the classifier's sentence embedder."""
+    if cfg.generator != "lm":
+        return None
+    from synth_agent.core.reasoning.generator import LMGenerator
+    from synth_agent.core.reasoning.lm import load_backend
+
+    embedder = getattr(classifier, "embedder", None)
+    return LMGenerator(load_backend(cfg), embedder, max_new_tokens=cfg.max_new_tokens)
+
+
 def run_eval(
     path: str | Path,
     cfg: ReasoningConfig | None = None,
@@ -94,13 +106,14 @@ def run_eval(
     places = load_places(cfg.places_file or None)
     t0 = time.monotonic()
     classifier = load_classifier(cfg)
+    generator = load_generator(cfg, classifier)
     load_s = time.monotonic() - t0
     rows = load_rows(path)
     if part:
         rows = [r for r in rows if r.part == part]
     out_rows = []
     for n, row in enumerate(rows):
-        reasoner = Reasoner(cfg, places, classifier, id_prefix=f"e{n}-")
+        reasoner = Reasoner(cfg, places, classifier, id_prefix=f"e{n}-", generator=generator)
         t = time.perf_counter()
         d = reasoner.respond(row.text, now=0.0)
         latency = time.perf_counter() - t
@@ -124,7 +137,9 @@ def run_eval(
                 "latency_s": round(latency, 5),
             }
         )
-    return summarize(out_rows, load_s, str(path), open_world, part)
+    report = summarize(out_rows, load_s, str(path), open_world, part)
+    report["summary"]["generator"] = cfg.generator
+    return report
 
 
 def _acc(flags: list[bool]) -> float | None:
@@ -173,7 +188,8 @@ def format_table(report: dict[str, Any]) -> str:
     """A plain-text table of the summary, as `synth-agent eval` prints it."""
     s = report["summary"]
     lines = [
-        f"{report['file']} part={report['part']} open_world={report['open_world']} n={s['n']}",
+        f"{report['file']} part={report['part']} open_world={report['open_world']} n={s['n']} "
+        f"generator={s.get('generator', 'none')}",
         f"intent accuracy {s['intent_accuracy']}; step-sequence accuracy "
         f"{s['step_sequence_accuracy']} on {s['step_sequence_rows']} rows; median latency "
         f"{s['median_latency_s'] * 1000:.1f} ms; peak RSS {s['peak_rss_mb']} MB",

@@ -11,7 +11,11 @@ Stages, in order, each able to answer on its own:
 6. the intent classifier plus slot filling into a plan skeleton for that intent, with pronouns
    and "back there" / "again" resolved from memory;
 7. validation against the world: unknown place or object -> `clarify` with a question; a
-   classifier guess without the words to back it -> `clarify`, never a motion.
+   classifier guess without the words to back it -> `clarify`, never a motion;
+8. with `generator: lm`, a multi-clause or low-confidence command also gets a schema-constrained
+   plan from the language model (`generator.py`); it replaces the skeleton only when every name
+   in it is grounded in the command and the world, it does not loop, and it carries out the
+   intent the classifier chose (the model only supplies the structure and arguments).
 Every output is a `schemas.Plan` built through pydantic, so it is valid by construction; text
 read from the world (scene labels) is only ever quoted in answers, never parsed as a command.
 
@@ -56,6 +60,9 @@ class IntentPredictor(Protocol):
     def predict(self, text: str) -> tuple[str, float]: ...
 
 
+LM_BELOW_CONFIDENCE = 0.6  # the language model is asked below this classifier confidence
+
+
 @dataclass(frozen=True)
 class Decision:
     """A response with what produced it: `intent` is the intent the response carries out (or
@@ -87,6 +94,8 @@ def plan_intent(plan: Plan) -> str:
     if not steps:
         return "other"
     last = steps[-1].skill
+    if last == "say" and any(s.skill == "describe" for s in steps[:-1]):
+        return "describe"  # the answer reports what was perceived ("tell me how many ...")
     if last == "place":
         for s in steps[:-1]:
             if s.skill == "navigate_to" and s.place == "operator":
@@ -155,10 +164,12 @@ class Reasoner:
         places: Places,
         classifier: IntentPredictor | None = None,
         id_prefix: str = "r",
+        generator: Any = None,
     ) -> None:
         self.cfg = cfg
         self.places = places
         self.classifier = classifier
+        self.generator = generator  # generator.LMGenerator when cfg.generator == "lm"
         self.id_prefix = id_prefix[:40]
         self._count = 0
         self.scene: Scene | None = None
@@ -542,6 +553,9 @@ class Reasoner:
                                 "I'm not sure what you want me to do. " + capabilities(),
                                 intent, "classifier", confidence=conf)  # fmt: skip
         result = build(slots, norm, now)
+        lm = self._from_lm(text, norm, intent, conf, now)
+        if lm is not None:
+            return lm
         if isinstance(result, str):
             return self._decide(text, "clarify", result, intent, "world", confidence=conf)
         steps, say = result
@@ -550,6 +564,93 @@ class Reasoner:
         if skipped:
             say = f"I can't {' or '.join(dict.fromkeys(skipped))}, so I'll leave that out. {say}"
         return self._decide(text, "plan", say, intent, "classifier", steps, confidence=conf)
+
+    # --- the language model ----------------------------------------------------------------
+    def _from_lm(self, text: str, norm: str, intent: str, conf: float, now: float):
+        """A validated plan from the language model, or None to keep the skeleton."""
+        from synth_agent.core.reasoning.generator import multi_clause
+
+        gen = self.generator
+        if gen is None or not (multi_clause(text) or conf < LM_BELOW_CONFIDENCE):
+            return None
+        if self.cfg.open_world:
+            places = objects = None
+        else:
+            places = [p for p in self.places.names() if p != "operator"]
+            objects = list(self.cfg.known_objects) + [o.label.lower() for o in self._visible(now)]
+        raw = gen.propose(text, places, objects, self.cfg)
+        if raw is None:
+            return None
+        try:
+            steps = self.validate_steps(raw, norm, now)
+        except (ValueError, TypeError):
+            steps = None
+        if steps is None:
+            return None
+        try:
+            plan = self._make(text, "plan", "OK.", steps)
+        except ValueError:
+            return None
+        if plan_intent(plan) != intent:
+            return None  # the classifier is the better judge of what is wanted (measured)
+        say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
+        return self._decide(text, "plan", say, plan_intent(plan), "lm", steps, confidence=conf)
+
+    def validate_steps(self, raw: list[dict], norm: str, now: float) -> list[dict] | None:
+        """Model steps with every name grounded (said in the command and known to the world,
+        or "operator" / "person" / the object in hand) and every number in range; else None."""
+        words = set(norm.replace("'", " ").split())
+        cfg = self.cfg
+        said = lambda name: set(name.replace("_", " ").split()) <= words  # noqa: E731
+        pronoun = bool(words & {"it", "them", "that", "this"})
+        out: list[dict] = []
+        holding = self.memory.held is not None or pronoun
+        for s in raw[: cfg.max_steps]:
+            s = dict(s)
+            if out and s == out[-1]:
+                return None  # the untrained model's loop: the same step again
+            if s.get("skill") == "pick":
+                holding = True
+            elif s.get("skill") == "place":
+                if not holding:
+                    return None  # nothing to put down
+                holding = False
+            skill = s.get("skill")
+            if skill == "navigate_to":
+                place = self.resolve_place(str(s.get("place", "")))
+                if place is None:
+                    return None
+                aliases = [a for a, n in _PLACE_ALIASES.items() if n == place]
+                if place != "operator" and not (said(place) or any(said(a) for a in aliases)):
+                    return None
+                s["place"] = place
+            elif skill in ("find", "pick", "approach", "follow"):
+                key = "target" if skill == "follow" else "object"
+                name = normalize(str(s.get(key, "")))
+                remembered = name in (self.memory.held, self.memory.last_object) and pronoun
+                if name == "person" or _is_person(name):
+                    pass
+                elif not (said(name) or remembered):
+                    return None
+                elif (
+                    self.resolve_object(name, now) is None
+                    and not remembered
+                    and not (
+                        skill in ("find", "approach") and name.isalpha()  # a person's name
+                    )
+                ):
+                    return None
+                s[key] = name
+            elif skill == "turn" and abs(float(s.get("angle_deg", 0))) > cfg.max_turn_deg:
+                return None
+            elif skill == "drive" and abs(float(s.get("distance_m", 0))) > cfg.max_drive_m:
+                return None
+            elif skill == "wait" and not 0 <= float(s.get("seconds", 0)) <= cfg.max_wait_s:
+                return None
+            elif skill not in ("place", "describe", "say", "turn", "drive", "wait"):
+                return None
+            out.append(s)
+        return out or None
 
     # --- skeletons: each returns (steps, say) or a clarifying question --------------------
     def _object(self, slots: Slots, now: float) -> tuple[str | None, str | None]:
@@ -703,6 +804,25 @@ class Reasoner:
         return lead + mid + [{"skill": "say", "text": "Hello! What is your question?"}], (
             "I'll go and talk to them."
         )
+
+
+def _describe_step(s) -> str:
+    k = s.skill
+    if k == "navigate_to":
+        return f"go to {_the(s.place)}"
+    if k in ("find", "pick", "approach"):
+        return f"{k} the {s.object}"
+    if k == "follow":
+        return f"follow the {s.target}"
+    if k == "say":
+        return "tell you"
+    if k == "turn":
+        return f"turn {s.angle_deg:g} degrees"
+    if k == "drive":
+        return f"drive {s.distance_m:g} m"
+    if k == "wait":
+        return f"wait {s.seconds:g} s"
+    return {"place": "put it down", "describe": "look and describe"}.get(k, k)
 
 
 def keyword_intent(norm: str) -> str:
