@@ -36,10 +36,11 @@ demo: setup
 up: setup
 	$(BIN)/synth-agent up --sim
 
+# requirements.txt is the frozen .venv: add a package with
+#   .venv/bin/pip install -c requirements.txt NAME==VERSION   (--no-deps where requirements.in says)
+# then `make lock`, and check a fresh clone with `make setup`.
 lock:
-	rm -rf /tmp/synth_agent_lock && $(PYTHON) -m venv /tmp/synth_agent_lock
-	/tmp/synth_agent_lock/bin/pip install --quiet -r requirements.in
-	/tmp/synth_agent_lock/bin/pip freeze --all | $(PYTHON) tools/lock.py > requirements.txt
+	$(BIN)/pip freeze --all | $(PYTHON) tools/lock.py > requirements.txt
 
 clean:
 	rm -rf $(VENV) build install log .pytest_cache
