@@ -31,7 +31,7 @@ import time
 
 import cv2
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Point, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -51,6 +51,7 @@ from synth_agent.core.perception import (
     annotate,
 )
 from synth_agent.core.schemas import Scene, to_json
+from synth_agent.nodes.diagnostics import diagnostic_array
 from synth_agent.nodes.fastdds import use_large_image_transport
 from synth_agent.nodes.image import ImageError, image_to_numpy, numpy_to_image
 from synth_agent.nodes.params import declare_config
@@ -348,16 +349,7 @@ class PerceptionNode(Node):
             totals, window, max(mono - self._last_diag, 1e-3), busy - self._last_busy_s
         )
         self._last_counts, self._last_busy_s, self._last_diag = totals, busy, mono
-        status = DiagnosticStatus(
-            level=bytes([level]),
-            name=f"{self.get_fully_qualified_name()}: camera frames",
-            message=message,
-            hardware_id="",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(array)
+        self.diag_pub.publish(diagnostic_array(self, "camera frames", level, message, values))
 
     def _report(self) -> None:
         if self.received:

@@ -19,7 +19,7 @@ import dataclasses
 import json
 import sys
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -32,6 +32,7 @@ from synth_agent.core import contract
 from synth_agent.core.safety import SafetyGate, SafetyGateConfig, Verdict, yaw_from_quaternion
 from synth_agent.core.safety_arm import Trajectory, TrajectoryPoint
 from synth_agent.core.safety_audit import AuditLog, default_audit_path
+from synth_agent.nodes.diagnostics import diagnostic_array
 from synth_agent.nodes.params import declare_config
 from synth_agent.nodes.qos import profile
 from synth_agent.nodes.spin import spin_node
@@ -285,16 +286,7 @@ class SafetyGateNode(Node):
     def _publish_diagnostics(self, now: float) -> None:
         level, message, values = self.gate.diagnostics(now)
         self._level = level
-        status = DiagnosticStatus(
-            level=bytes([level]),
-            name=f"{self.get_fully_qualified_name()}: safety gate",
-            message=message,
-            hardware_id="",
-            values=[KeyValue(key=k, value=v) for k, v in values.items()],
-        )
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(array)
+        self.diag_pub.publish(diagnostic_array(self, "safety gate", level, message, values))
 
     def _report(self) -> None:
         self._publish_state()
