@@ -32,7 +32,7 @@ from synth_agent.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
-CMD_PUBLISHER = str(Path(__file__).with_name("cmd_publisher.py"))
+TALKER = str(Path(__file__).with_name("talker.py"))
 WAIT = 20.0
 
 
@@ -272,8 +272,8 @@ def test_obstacle_stop_from_a_real_laserscan(launch, probe, tmp_path):
 
 def test_killed_upstream_publisher(launch, probe, tmp_path):
     g = Gate(launch, probe, tmp_path, NO_SCAN)
-    upstream = launch([sys.executable, CMD_PUBLISHER, "agent/cmd_vel", "0.3"], name="upstream")
-    upstream.wait_for_output("cmd_publisher up", timeout=WAIT)
+    upstream = launch([sys.executable, TALKER, "agent/cmd_vel", "0.3", "--twist"], name="upstream")
+    upstream.wait_for_output("talker up", timeout=WAIT)
     g.wait_output(lambda m: near(m.linear.x, 0.3), "the upstream's commands relayed")
     upstream.proc.send_signal(signal.SIGKILL)
     upstream.proc.wait(10)
