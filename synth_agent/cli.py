@@ -124,7 +124,7 @@ def cmd_say(args: argparse.Namespace) -> int:
     from std_msgs.msg import String
 
     from synth_agent.core import contract
-    from synth_agent.core.schemas import SchemaError, parse_plan, parse_status
+    from synth_agent.core.schemas import SchemaError, describe_steps, parse_plan, parse_status
     from synth_agent.nodes.qos import profile
 
     context = Context()
@@ -148,13 +148,7 @@ def cmd_say(args: argparse.Namespace) -> int:
         if plan.command != args.text or plan_id:
             return
         plan_id.append(plan.id)
-        steps = " → ".join(
-            s.skill
-            + "("
-            + ", ".join(f"{k}={v}" for k, v in s.model_dump().items() if k != "skill")
-            + ")"
-            for s in plan.steps
-        )
+        steps = describe_steps(plan)
         print(f"[plan {plan.id}] {plan.type}: {steps or plan.say}", flush=True)
         if plan.type != "plan":
             result["code"] = EXIT_OK if plan.type == "answer" else EXIT_FAILED

@@ -27,7 +27,7 @@ from typing import Any
 from synth_agent.core import contract
 from synth_agent.core.outcome import judge
 from synth_agent.core.places import load_places
-from synth_agent.core.schemas import Plan, SchemaError, parse_plan, parse_status
+from synth_agent.core.schemas import Plan, SchemaError, describe_steps, parse_plan, parse_status
 
 DEFAULT_COMMAND = "go to the kitchen, find the red cup and bring it to me"
 # What goes into the bag (raw CDR, exactly as on the wire).
@@ -90,13 +90,7 @@ class Demo:
         if plan.command != self.command or self.rec.plan is not None:
             return
         self.rec.plan = plan
-        steps = " → ".join(
-            s.skill
-            + "("
-            + ", ".join(f"{v}" for k, v in s.model_dump().items() if k != "skill")
-            + ")"
-            for s in plan.steps
-        )
+        steps = describe_steps(plan, names=False)
         self.say("plan", f"{plan.type}: {steps or plan.say}")
         if plan.type != "plan":
             self.rec.final_state = plan.type

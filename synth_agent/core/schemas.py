@@ -207,6 +207,17 @@ def to_json(model: BaseModel) -> str:
     return model.model_dump_json(by_alias=True, exclude_none=True)
 
 
+def describe_steps(plan: Plan, names: bool = True) -> str:
+    """A plan's steps on one line for people: `turn(angle_deg=90.0) → drive(distance_m=1.0)`
+    (`names=False`: `navigate_to(kitchen) → find(red cup)`)."""
+
+    def args(step) -> str:
+        items = [(k, v) for k, v in step.model_dump().items() if k != "skill" and v is not None]
+        return ", ".join(f"{k}={v}" if names else f"{v}" for k, v in items)
+
+    return " → ".join(f"{s.skill}({args(s)})" for s in plan.steps)
+
+
 def is_finite(*values: float) -> bool:
     """True when every value is a finite float (helper for message hygiene)."""
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)

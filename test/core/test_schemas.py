@@ -143,3 +143,13 @@ def test_plan_is_immutable():
 def test_preempted_ends_a_plan_and_pending_does_not():
     assert parse_status({"plan_id": "p1", "state": "preempted"}).plan_done
     assert not parse_status({"plan_id": "p1", "step": 1, "state": "pending"}).plan_done
+
+
+def test_describe_steps_for_people():
+    from synth_agent.core.schemas import describe_steps
+
+    plan = parse_plan(FETCH)
+    assert describe_steps(plan, names=False) == (
+        "navigate_to(kitchen) → find(red cup) → pick(red cup) → navigate_to(operator) → place()"
+    )
+    assert describe_steps(plan).startswith("navigate_to(place=kitchen) → find(object=red cup)")
