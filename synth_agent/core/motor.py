@@ -39,6 +39,10 @@ class MotorControlConfig:
     # Tolerances of drive/turn (issue 7: 2 cm, 2 degrees).
     position_tolerance_m: float = 0.02
     angle_tolerance_deg: float = 2.0
+    # Command-to-motion delay of the loop (the gate's output period, the motor's response, the
+    # odometry period): drive and turn brake and stop on where the robot will be after it, or a
+    # turn at speed overshoots by about 2 degrees in the simulator.
+    response_delay_s: float = 0.1
     # navigate_to: global route through doorways, then a VFH-style local planner over the scan.
     places_file: str = ""
     robot_radius_m: float = 0.2
@@ -49,6 +53,11 @@ class MotorControlConfig:
     lookahead_m: float = 1.0
     planner_sectors: int = 72
     scan_max_range_m: float = 8.0
+    # Delegate navigate_to to Nav2's NavigateToPose action (when nav2_msgs imports; else the
+    # node logs an error and keeps the built-in planner). Goals are sent in `nav2_frame`.
+    use_nav2: bool = False
+    nav2_action: str = "navigate_to_pose"
+    nav2_frame: str = "map"
     # Stuck detection and recovery.
     stuck_timeout_s: float = 5.0
     stuck_min_progress_m: float = 0.1
@@ -88,7 +97,8 @@ class MotorControlConfig:
             if not (math.isfinite(value) and value > 0.0):
                 raise ValueError(f"{name}: must be a finite number above 0, got {value!r}")
         non_negative = (
-            "min_linear_mps", "min_angular_radps", "clearance_m", "recovery_backoff_m",
+            "min_linear_mps", "min_angular_radps", "response_delay_s", "clearance_m",
+            "recovery_backoff_m",
             "recovery_rotate_deg", "gripper_settle_s", "step_timeout_base_s", "stop_hold_s",
         )  # fmt: skip
         for name in non_negative:
@@ -101,10 +111,14 @@ class MotorControlConfig:
             raise ValueError("min_linear_mps: must be below max_linear_mps")
         if self.min_angular_radps >= self.max_angular_radps:
             raise ValueError("min_angular_radps: must be below max_angular_radps")
+        if self.response_delay_s > 1.0:
+            raise ValueError(f"response_delay_s: expected 0..1, got {self.response_delay_s}")
         if self.position_tolerance_m > 0.5 or self.angle_tolerance_deg > 45.0:
             raise ValueError("position_tolerance_m <= 0.5 and angle_tolerance_deg <= 45 expected")
         if self.planner_sectors < 8 or self.planner_sectors > 720:
             raise ValueError(f"planner_sectors: expected 8..720, got {self.planner_sectors}")
+        if self.use_nav2 and not (self.nav2_action and self.nav2_frame):
+            raise ValueError("nav2_action and nav2_frame: must not be empty when use_nav2 is true")
         if self.max_recoveries < 0:
             raise ValueError(f"max_recoveries: must be at least 0, got {self.max_recoveries}")
         if self.approach_standoff_m <= self.robot_radius_m:

@@ -5,7 +5,9 @@ under them: validating the whole plan before any motion (an unknown place fails 
 reason and the robot never moves), per-step timeouts from the step's size, preemption by a new
 plan or a cancel (the very next command is zero, so the robot stops within one control period),
 pausing while the safety gate holds a stop and failing after an e-stop, and the `agent/status`
-and `agent/feedback` traffic. Skills only compute commands.
+and `agent/feedback` traffic. Skills only compute commands. A step ended from outside is told
+so (`Skill.abort`), which is how a navigate_to delegated to Nav2 (a `Navigator` handed to the
+executor) has its goal canceled on preemption, cancel, timeout or e-stop.
 
 `submit`, `cancel` and `tick` take `now` and return plain values (`Status` models, sentences,
 `Command`s); the node publishes them.
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from synth_agent.core.motor import STOP, Command, MotorControlConfig, Observation
 from synth_agent.core.places import Places
 from synth_agent.core.schemas import Plan, Status
-from synth_agent.core.skills import Skill, announce, build_skill
+from synth_agent.core.skills import Navigator, Skill, announce, build_skill
 
 
 @dataclass
@@ -34,9 +36,12 @@ class Tick:
 class PlanExecutor:
     """One plan at a time; see the module docstring."""
 
-    def __init__(self, cfg: MotorControlConfig, places: Places) -> None:
+    def __init__(
+        self, cfg: MotorControlConfig, places: Places, navigator: Navigator | None = None
+    ) -> None:
         self.cfg = cfg
         self.places = places
+        self.navigator = navigator  # None: navigate_to uses the built-in planner
         self.plan: Plan | None = None
         self.index = 0
         self.skill: Skill | None = None
@@ -64,6 +69,7 @@ class PlanExecutor:
         if self.plan is None:
             return
         if step_state and self.skill is not None:
+            self.skill.abort()  # e.g. cancel a Nav2 goal: nothing may drive on after the plan
             self._emit(step_state, self.index, self.skill.name, detail)
         self._emit(state, None, None, detail)
         self.plan, self.skill = None, None
@@ -119,7 +125,7 @@ class PlanExecutor:
             return
         step = self.plan.steps[self.index]
         try:
-            self.skill = build_skill(step, self.cfg, self.places)
+            self.skill = build_skill(step, self.cfg, self.places, self.navigator)
         except (KeyError, ValueError) as e:
             self.skill = None
             self._emit("failed", self.index, step.skill, str(e.args[0]))
@@ -164,21 +170,22 @@ class PlanExecutor:
             self._pending.feedback.append(f"I gave up: step {self.index + 1} took too long.")
             return self._flush(STOP)
         cmd, state = self.skill.step(obs, now)
-        if cmd.gripper is not None:
-            self.gripper = cmd.gripper
+        gripper = None if cmd is None else cmd.gripper
+        if gripper is not None:
+            self.gripper = gripper
         if state.say:
             self._pending.feedback.append(state.say)
         if state.status == "running":
             if state.detail:
                 self._emit("running", self.index, self.skill.name, state.detail)
-            return self._flush(cmd)
+            return self._flush(cmd)  # None: Nav2 drives, stay quiet
         if state.status == "failed":
             self._end("failed", state.detail, now, "failed")
-            return self._flush(Command(0.0, 0.0, cmd.gripper))
+            return self._flush(Command(0.0, 0.0, gripper))
         self._emit("succeeded", self.index, self.skill.name, state.detail)
         self._next_step(now)
         if self.skill is not None:
             self._started = True
             budget = self.skill.budget_s(obs)
             self._deadline = None if budget is None else now + budget
-        return self._flush(Command(0.0, 0.0, cmd.gripper))
+        return self._flush(Command(0.0, 0.0, gripper))

@@ -9,14 +9,18 @@ every skill.
 
 Motion profiles are the textbook ones: a trapezoid limited by `sqrt(2 a d)` near the target, so
 the robot brakes smoothly and arrives at creep speed, which is what lets a 20 Hz loop stop within
-2 cm / 2 degrees without overshoot. `drive` holds the heading it started with; `turn` integrates
-wrapped yaw increments so 270 degrees means 270, not -90.
+2 cm / 2 degrees without overshoot. The distance left is counted from where the robot will be
+once the commands of the last `response_delay_s` have acted (the loop through the safety gate and
+the motors lags; without this a turn overshoots by about 2 degrees in the simulator), and the
+stop comes on the control period nearest that predicted end. `drive` holds the heading it
+started with; `turn` integrates wrapped yaw increments so 270 degrees means 270, not -90.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import Literal, Protocol
 
 from synth_agent.core.local_planner import GoalSeeker, Point, plan_route, route_length
 from synth_agent.core.motor import (
@@ -42,6 +46,8 @@ class Skill:
         self._last_t: float | None = None
         self._v = 0.0
         self._w = 0.0
+        self._dt = cfg.period_s
+        self._history: list[tuple[float, float]] = []  # (metres, radians) of recent commands
 
     def budget_s(self, obs: Observation) -> float | None:
         """Timeout for this step in seconds (None: until cancelled)."""
@@ -50,15 +56,21 @@ class Skill:
     def _budget(self, nominal_s: float) -> float:
         return self.cfg.step_timeout_base_s + self.cfg.step_timeout_factor * nominal_s
 
-    def step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+    def step(self, obs: Observation, now: float) -> tuple[Command | None, SkillState]:
+        """One control period. The command is None while something else drives (Nav2): the
+        node then stays quiet on agent/cmd_vel instead of fighting it with zeros."""
         self._dt = (
             self.cfg.period_s if self._last_t is None else clamp(now - self._last_t, 0.0, 0.2)
         )
         self._last_t = now
         return self._step(obs, now)
 
-    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+    def _step(self, obs: Observation, now: float) -> tuple[Command | None, SkillState]:
         raise NotImplementedError
+
+    def abort(self) -> None:
+        """The step is being ended from outside (preempted, canceled, timed out): release
+        anything that acts on its own, such as a Nav2 goal. Nothing to do for most skills."""
 
     def _ramp(self, v: float, w: float, gripper: float | None = None) -> Command:
         """Rate-limit the request so the profile stays smooth even when the target jumps."""
@@ -67,11 +79,40 @@ class Skill:
         self._w = clamp(
             w, self._w - c.angular_accel_radps2 * dt, self._w + c.angular_accel_radps2 * dt
         )
-        return Command(self._v, self._w, gripper)
+        return self._sent(Command(self._v, self._w, gripper))
 
     def _halt(self, gripper: float | None = None) -> Command:
         self._v = self._w = 0.0
-        return Command(0.0, 0.0, gripper)
+        return self._sent(Command(0.0, 0.0, gripper))
+
+    def _sent(self, cmd: Command) -> Command:
+        self._history.append((cmd.linear * self._dt, cmd.angular * self._dt))
+        del self._history[: -max(1, round(self.cfg.response_delay_s / self.cfg.period_s))]
+        return cmd
+
+    def in_flight(self) -> tuple[float, float]:
+        """(metres, radians) the robot has been told to move and has not moved yet: the commands
+        of the last `response_delay_s`, which the gate and the motors are still acting on."""
+        if self.cfg.response_delay_s <= 0.0:
+            return 0.0, 0.0
+        return sum(d for d, _ in self._history), sum(a for _, a in self._history)
+
+
+# drive and turn stop inside this fraction of the tolerance around the predicted end: a quarter
+# leaves room for the delay being misjudged, and at creep speed one control period moves less than
+# the window (20 Hz: 1.5 mm at 0.03 m/s, 0.43 deg at 0.15 rad/s), so the window is never jumped.
+SETTLE = 0.25
+
+
+def settled(remaining: float, speed: float, window: float, period: float) -> bool:
+    """Stop now? Inside the window, on the control period nearest the predicted end (stopping at
+    the window's edge would leave every move short by half the window), or at once when not
+    heading for the end any more."""
+    if abs(remaining) > window:
+        return False
+    if speed * remaining <= 0.0:
+        return True
+    return abs(remaining) <= abs(speed) * period / 2
 
 
 def profile_speed(remaining: float, accel: float, v_max: float, v_min: float) -> float:
@@ -104,8 +145,9 @@ class Drive(Skill):
         c = self.cfg
         if self._start is None:
             self._start = (obs.x, obs.y, obs.yaw)
-        remaining = self.distance_m - self.progress(obs)
-        if abs(remaining) <= c.position_tolerance_m / 2:
+        # Where the robot will be once the motion already commanded has happened.
+        remaining = self.distance_m - self.progress(obs) - self.in_flight()[0]
+        if settled(remaining, self._v, c.position_tolerance_m * SETTLE, self._dt):
             return self._halt(), SkillState("succeeded", f"drove {self.progress(obs):.3f} m")
         # Brake on a slightly lower deceleration than we accelerate with: margin for lag.
         v = profile_speed(remaining, 0.8 * c.linear_accel_mps2, c.max_linear_mps, c.min_linear_mps)
@@ -133,8 +175,8 @@ class Turn(Skill):
         if self._yaw is not None:
             self.turned += wrap(obs.yaw - self._yaw)
         self._yaw = obs.yaw
-        remaining = self.angle - self.turned
-        if abs(remaining) <= c.angle_tolerance_rad / 2:
+        remaining = self.angle - self.turned - self.in_flight()[1]
+        if settled(remaining, self._w, c.angle_tolerance_rad * SETTLE, self._dt):
             return self._halt(), SkillState(
                 "succeeded", f"turned {math.degrees(self.turned):.1f} deg"
             )
@@ -277,6 +319,64 @@ class NavigateTo(Skill):
         return self.seeker.step(obs, now)
 
 
+NavState = Literal["idle", "active", "succeeded", "failed"]
+
+
+class Navigator(Protocol):
+    """Something else that drives to a pose (the node wraps Nav2's NavigateToPose action).
+    `go` replaces any goal in progress; `state` is (state, detail), detail saying why a goal
+    failed; `cancel` drops the goal in progress."""
+
+    def go(self, x: float, y: float, yaw: float) -> None: ...
+
+    def state(self) -> tuple[NavState, str]: ...
+
+    def cancel(self) -> None: ...
+
+
+class DelegatedNavigateTo(NavigateTo):
+    """navigate_to through a `Navigator` (Nav2): send the place's pose once, stay quiet while it
+    drives, and end with its verdict. Same name, place checks and budget as the built-in one, so
+    plans, timeouts and `find`/`place` read the same either way."""
+
+    def __init__(
+        self, cfg: MotorControlConfig, places: Places, place: str, navigator: Navigator
+    ) -> None:
+        super().__init__(cfg, places, place)
+        self.navigator = navigator
+        self._goal_sent = False
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command | None, SkillState]:
+        if not self._goal_sent:
+            self._goal_sent = True
+            self.navigator.go(self.target.x, self.target.y, self.target.yaw)
+            return None, RUNNING
+        state, detail = self.navigator.state()
+        where = _human(self.place_name)
+        if state == "succeeded":
+            return None, SkillState("succeeded", f"reached {where} (Nav2)")
+        if state == "failed":
+            return None, SkillState(
+                "failed",
+                f"Nav2 did not reach {where}: {detail or 'no reason given'}",
+                say=f"I couldn't get to {where}.",
+            )
+        return None, RUNNING
+
+    def abort(self) -> None:
+        if self._goal_sent:
+            self.navigator.cancel()
+
+
+def navigate(
+    cfg: MotorControlConfig, places: Places, place: str, navigator: Navigator | None
+) -> NavigateTo:
+    """The navigate_to controller: delegated when a navigator is given, else the built-in one."""
+    if navigator is not None:
+        return DelegatedNavigateTo(cfg, places, place, navigator)
+    return NavigateTo(cfg, places, place)
+
+
 def standoff_goal(obs: Observation, obj: SceneObject, standoff: float) -> tuple[Point, float]:
     """The point `standoff` from the object on the line towards the robot, facing the object."""
     ox, oy = obj.position.x, obj.position.y
@@ -323,10 +423,17 @@ class Find(Skill):
 
     name = "find"
 
-    def __init__(self, cfg: MotorControlConfig, places: Places, obj: str) -> None:
+    def __init__(
+        self,
+        cfg: MotorControlConfig,
+        places: Places,
+        obj: str,
+        navigator: Navigator | None = None,
+    ) -> None:
         super().__init__(cfg)
         self.places = places
         self.query = obj
+        self.navigator = navigator
         self.sub: Skill | None = None
         self.to_visit: list[str] | None = None
         self.visited: list[str] = []
@@ -337,6 +444,7 @@ class Find(Skill):
     def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
         if obj is not None:
+            self.abort()  # seen on the way: a delegated navigation must not drive on
             return self._halt(), SkillState(
                 "succeeded", f"found {self.query} ({obj.id})", say=f"I see the {self.query}."
             )
@@ -362,16 +470,30 @@ class Find(Skill):
                 f"{self.query} not seen after searching",
                 say=f"I can't find the {self.query}; I looked in {looked}.",
             )
-        self.sub = NavigateTo(self.cfg, self.places, self.to_visit.pop(0))
+        self.sub = navigate(self.cfg, self.places, self.to_visit.pop(0), self.navigator)
         return self._halt(), RUNNING
+
+    def abort(self) -> None:
+        if self.sub is not None:
+            self.sub.abort()
 
     def _xy(self, name: str) -> tuple[float, float]:
         p = self.places.get(name)
         return (p.x, p.y)
 
 
+FOLLOW_KI = 0.4  # 1/s^2: integral gain of follow's gap
+
+
 class Follow(Skill):
-    """Keep `follow_distance_m` behind a tracked target until cancelled; fail when it is lost."""
+    """Keep `follow_distance_m` behind a tracked target until cancelled; fail when it is lost.
+
+    Speed = the target's speed along our heading (feed-forward) + a pull on the gap + an integral
+    of the gap. The integral is there because something between us and the wheels may scale the
+    command: in a corridor the safety gate's slowdown zone halves it, and with feed-forward and a
+    proportional pull alone the robot then settles about 0.25 m too far behind a 0.18 m/s walker.
+    It only builds while the target moves and drains when it stops, so a person who stops is not
+    run into."""
 
     name = "follow"
 
@@ -381,6 +503,7 @@ class Follow(Skill):
         self._seen: float | None = None
         self._track: tuple[float, float, float] | None = None  # (t, x, y) of the last sighting
         self._tv = (0.0, 0.0)  # low-passed target velocity, the feed-forward term
+        self._integral = 0.0  # m/s added for a command that is scaled down on its way
 
     def budget_s(self, obs: Observation) -> float | None:
         return None
@@ -415,7 +538,12 @@ class Follow(Skill):
         # The target's speed along our heading, plus a proportional pull on the gap.
         ahead = self._tv[0] * math.cos(obs.yaw) + self._tv[1] * math.sin(obs.yaw)
         gap = dist - c.follow_distance_m
-        v = clamp(max(ahead, 0.0) + 0.8 * gap, -0.1, c.max_linear_mps)
+        if ahead > 0.05 and abs(gap) < 0.3 and abs(bearing) < math.radians(30):
+            # At most the feed-forward again: enough for a command scaled down to half.
+            self._integral = clamp(self._integral + FOLLOW_KI * gap * self._dt, 0.0, ahead)
+        else:
+            self._integral *= 0.8  # the target stopped, turned or jumped: drain, do not wind up
+        v = clamp(max(ahead, 0.0) + 0.8 * gap + self._integral, -0.1, c.max_linear_mps)
         v *= max(math.cos(bearing), 0.0)
         if abs(gap) < 0.05 and abs(ahead) < 0.05:
             v = 0.0
@@ -458,6 +586,7 @@ class Pick(Skill):
         if self.phase == "approach":
             cmd, state = self.approach.step(obs, now)
             if state.status == "running":
+                cmd = cmd or Command()  # approach always drives itself; never None
                 return Command(cmd.linear, cmd.angular, c.gripper_open), state
             if state.status == "failed":
                 return self._halt(), state
@@ -484,9 +613,15 @@ class PlaceSkill(Skill):
 
     name = "place"
 
-    def __init__(self, cfg: MotorControlConfig, places: Places, place: str | None) -> None:
+    def __init__(
+        self,
+        cfg: MotorControlConfig,
+        places: Places,
+        place: str | None,
+        navigator: Navigator | None = None,
+    ) -> None:
         super().__init__(cfg)
-        self.nav = NavigateTo(cfg, places, place) if place else None
+        self.nav = navigate(cfg, places, place, navigator) if place else None
         self.phase = "navigate" if self.nav else "open"
         self._t0: float | None = None
 
@@ -518,9 +653,16 @@ class PlaceSkill(Skill):
             )
         return self._halt(c.gripper_open), RUNNING
 
+    def abort(self) -> None:
+        if self.nav is not None:
+            self.nav.abort()
 
-def build_skill(step: Step, cfg: MotorControlConfig, places: Places) -> Skill:
-    """The controller for one validated plan step. Raises KeyError for an unknown place."""
+
+def build_skill(
+    step: Step, cfg: MotorControlConfig, places: Places, navigator: Navigator | None = None
+) -> Skill:
+    """The controller for one validated plan step. Raises KeyError for an unknown place. With a
+    navigator, navigate_to (also inside find and place) is delegated to it."""
     s = step.skill
     if s == "drive":
         return Drive(cfg, step.distance_m)
@@ -535,17 +677,17 @@ def build_skill(step: Step, cfg: MotorControlConfig, places: Places) -> Skill:
     if s == "describe":
         return Describe(cfg)
     if s == "navigate_to":
-        return NavigateTo(cfg, places, step.place)
+        return navigate(cfg, places, step.place, navigator)
     if s == "approach":
         return Approach(cfg, step.object)
     if s == "find":
-        return Find(cfg, places, step.object)
+        return Find(cfg, places, step.object, navigator)
     if s == "follow":
         return Follow(cfg, step.target)
     if s == "pick":
         return Pick(cfg, step.object)
     if s == "place":
-        return PlaceSkill(cfg, places, step.place)
+        return PlaceSkill(cfg, places, step.place, navigator)
     raise ValueError(f"no controller for skill {s!r}")
 
 

@@ -6,8 +6,17 @@ gripper holds, and on each control tick hands them to the executor and publishes
 returns: unfiltered requests on `agent/cmd_vel` / `agent/gripper` for the safety gate (never
 the robot's own topics), progress on `agent/status`, sentences on `agent/feedback`.
 
-Callbacks only store under a lock; the timer is the only place that calls the executor, so a
-plan, a cancel and a tick never interleave.
+With `use_nav2` true and nav2_msgs importable, navigate_to is delegated to Nav2's
+NavigateToPose action (`Nav2Navigator` below; Nav2's controller output should then be remapped
+to agent/cmd_vel so the gate still filters it, and motor_control stays quiet while Nav2 drives).
+nav2_msgs is imported only then, so the package runs without Nav2; when it is missing the node
+says so at startup, as an error, and uses its built-in planner.
+
+Sensor callbacks only store under a lock. A plan or a cancel is handed to the executor at once,
+in its own callback and under the same lock as the tick, so the zero that stops the robot goes
+out without waiting up to a control period for the timer (issue 7: preemption and cancel stop
+the robot within 0.2 s, and the safety gate's deceleration ramp already takes most of that);
+a plan, a cancel and a tick still never interleave.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 
 import numpy as np
 from geometry_msgs.msg import Twist
@@ -29,9 +39,113 @@ from synth_agent.core.motor import Command, MotorControlConfig, Observation
 from synth_agent.core.places import PlacesError, load_places
 from synth_agent.core.plan_executor import PlanExecutor, Tick
 from synth_agent.core.schemas import SchemaError, parse_plan, parse_scene
+from synth_agent.core.skills import Navigator, NavState
 from synth_agent.nodes.params import declare_config
 from synth_agent.nodes.qos import profile
 from synth_agent.nodes.spin import spin_node
+
+SERVER_WAIT_S = 5.0  # wall seconds a goal waits for Nav2's action server to be discovered
+
+
+class Nav2Navigator:
+    """`core.skills.Navigator` over Nav2's NavigateToPose action. Raises ImportError when
+    nav2_msgs is not installed. Action callbacks run on the node's executor; the skill polls
+    `state()` from the control tick."""
+
+    def __init__(self, node: Node, action: str, frame: str) -> None:
+        from action_msgs.msg import GoalStatus
+        from nav2_msgs.action import NavigateToPose  # ImportError without Nav2
+        from rclpy.action import ActionClient
+
+        self._node, self._frame, self._action = node, frame, action
+        self._goal_type = NavigateToPose.Goal
+        self._succeeded, self._canceled = GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_CANCELED
+        self._client = ActionClient(node, NavigateToPose, action)
+        self._state: tuple[NavState, str] = ("idle", "")
+        self._handle = None
+        self._pending: tuple[object, float] | None = None  # (goal, give up at) until sent
+        self._seq = 0  # goal generation: callbacks of a replaced goal are ignored
+
+    def go(self, x: float, y: float, yaw: float) -> None:
+        self.cancel()
+        goal = self._goal_type()
+        goal.pose.header.frame_id = self._frame
+        goal.pose.header.stamp = self._node.get_clock().now().to_msg()
+        goal.pose.pose.position.x, goal.pose.pose.position.y = float(x), float(y)
+        goal.pose.pose.orientation.z = math.sin(yaw / 2)
+        goal.pose.pose.orientation.w = math.cos(yaw / 2)
+        # Sent from `state()` once the server is discovered (right after startup it may not be).
+        self._pending = (goal, time.monotonic() + SERVER_WAIT_S)
+        self._state = ("active", "")
+
+    def _send(self) -> None:
+        if self._pending is None:
+            return
+        goal, deadline = self._pending
+        if not self._client.server_is_ready():
+            if time.monotonic() > deadline:
+                self._pending = None
+                self._state = (
+                    "failed",
+                    f"no NavigateToPose server on {self._action} after {SERVER_WAIT_S:g} s",
+                )
+            return
+        self._pending = None
+        seq = self._seq
+        self._client.send_goal_async(goal).add_done_callback(lambda f: self._accepted(f, seq))
+
+    def _accepted(self, future, seq: int) -> None:
+        handle = future.result()
+        if seq != self._seq:
+            if handle is not None and handle.accepted:
+                handle.cancel_goal_async()  # replaced or canceled while being sent
+            return
+        if handle is None or not handle.accepted:
+            self._state = ("failed", "Nav2 rejected the goal")
+            return
+        self._handle = handle
+        handle.get_result_async().add_done_callback(lambda f: self._done(f, seq))
+
+    def _done(self, future, seq: int) -> None:
+        if seq != self._seq:
+            return
+        status = future.result().status
+        self._handle = None
+        if status == self._succeeded:
+            self._state = ("succeeded", "")
+        elif status == self._canceled:
+            self._state = ("failed", "the goal was canceled")
+        else:
+            self._state = ("failed", f"NavigateToPose ended with status {status}")
+
+    def state(self) -> tuple[NavState, str]:
+        self._send()
+        return self._state
+
+    def cancel(self) -> None:
+        self._seq += 1
+        self._pending = None
+        if self._handle is not None:
+            self._handle.cancel_goal_async()
+        self._handle = None
+        self._state = ("idle", "")
+
+
+def make_navigator(node: Node, cfg: MotorControlConfig) -> Navigator | None:
+    """A Nav2 navigator when asked for and available; None (built-in planner) otherwise, with
+    an error in the log when Nav2 was asked for but nav2_msgs is missing."""
+    if not cfg.use_nav2:
+        return None
+    try:
+        navigator = Nav2Navigator(node, cfg.nav2_action, cfg.nav2_frame)
+    except ImportError as e:
+        node.get_logger().error(
+            f"use_nav2 is true but Nav2 is not installed ({e}): navigate_to falls back to the "
+            "built-in planner"
+        )
+        return None
+    node.get_logger().info(f"navigate_to delegates to Nav2's NavigateToPose on {cfg.nav2_action}")
+    return navigator
 
 
 def yaw_of(q) -> float:
@@ -47,11 +161,11 @@ class MotorControlNode(Node):
         except PlacesError as e:
             self.get_logger().fatal(f"cannot load places: {e}")
             raise
-        self.executor_core = PlanExecutor(self.cfg, places)
+        self.navigator = make_navigator(self, self.cfg)
+        self.executor_core = PlanExecutor(self.cfg, places, self.navigator)
         self._lock = threading.Lock()
         self._obs = Observation()
         self._odom_seen = False
-        self._inbox: list[tuple[str, object]] = []
 
         self.pub_cmd = self.create_publisher(
             Twist, contract.AGENT_CMD_VEL.name, profile(contract.AGENT_CMD_VEL)
@@ -77,8 +191,10 @@ class MotorControlNode(Node):
             self.create_subscription(msg_type, topic.name, callback, profile(topic))
         self.create_service(Trigger, contract.CANCEL[0], self.on_cancel)
         self.create_timer(self.cfg.period_s, self.on_tick)
+        planner = "Nav2" if self.navigator is not None else "built-in planner"
         self.get_logger().info(
-            f"motor_control ready: {len(places.places)} places, {self.cfg.control_rate_hz:.0f} Hz"
+            f"motor_control ready: {len(places.places)} places, {self.cfg.control_rate_hz:.0f} Hz, "
+            f"navigate_to by the {planner}"
         )
 
     def now(self) -> float:
@@ -95,12 +211,14 @@ class MotorControlNode(Node):
         if plan.type != "plan":
             return  # answers, questions and refusals are for the operator, not the motors
         with self._lock:
-            self._inbox.append(("plan", plan))
+            tick = self.executor_core.submit(plan, self.now())
+        self.publish(tick)
 
     def on_cancel(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         with self._lock:
             busy = self.executor_core.busy
-            self._inbox.append(("cancel", None))
+            tick = self.executor_core.cancel(self.now())
+        self.publish(tick)
         response.success = True
         response.message = "canceling the running plan" if busy else "no plan was running"
         return response
@@ -154,19 +272,13 @@ class MotorControlNode(Node):
     # --- the control period ------------------------------------------------------------------
     def on_tick(self) -> None:
         now = self.now()
+        tick: Tick | None = None
         with self._lock:
-            inbox, self._inbox = self._inbox, []
-            ticks: list[Tick] = []
-            for kind, item in inbox:
-                if kind == "plan":
-                    ticks.append(self.executor_core.submit(item, now))
-                else:
-                    ticks.append(self.executor_core.cancel(now))
             if self._odom_seen:
-                ticks.append(self.executor_core.tick(self._obs, now))
+                tick = self.executor_core.tick(self._obs, now)
             elif self.executor_core.busy:
                 self.get_logger().warning("waiting for odometry before moving", once=True)
-        for tick in ticks:
+        if tick is not None:
             self.publish(tick)
 
     def publish(self, tick: Tick) -> None:

@@ -1,7 +1,8 @@
 """A unicycle robot in a world of wall segments, for testing motor control without a simulator.
 
 The robot follows the commanded velocities exactly (a kinematic model integrated at a fine
-step); the scan is a ray cast against the segments. Good enough to check tolerances, obstacle
+step), optionally `delay_s` late, like a real loop through the safety gate and the motors; the scan
+is a ray cast against the segments. Good enough to check tolerances, obstacle
 avoidance and timing of the controllers, which is all the unit tests need.
 """
 
@@ -23,7 +24,14 @@ def box(x0: float, y0: float, x1: float, y1: float) -> list[Segment]:
 
 class World:
     def __init__(
-        self, walls: list[Segment], x=0.0, y=0.0, yaw=0.0, n_rays: int = 360, radius=0.2
+        self,
+        walls: list[Segment],
+        x=0.0,
+        y=0.0,
+        yaw=0.0,
+        n_rays: int = 360,
+        radius=0.2,
+        delay_s: float = 0.0,
     ) -> None:
         self.walls = np.array(walls, dtype=float).reshape(-1, 4)
         self.x, self.y, self.yaw = x, y, yaw
@@ -31,6 +39,8 @@ class World:
         self.angles = np.linspace(-math.pi, math.pi, n_rays, endpoint=False)
         self.radius = radius
         self.min_clearance = math.inf
+        self.delay_s = delay_s
+        self._queue: list[tuple[float, float]] = []  # commands not yet acted on, oldest first
 
     def scan(self) -> np.ndarray:
         a = self.angles + self.yaw
@@ -60,7 +70,11 @@ class World:
         )  # fmt: skip
 
     def apply(self, cmd: Command | None, dt: float, substeps: int = 5) -> None:
-        self.v, self.w = (cmd.linear, cmd.angular) if cmd is not None else (0.0, 0.0)
+        self._queue.append((cmd.linear, cmd.angular) if cmd is not None else (0.0, 0.0))
+        lag = int(round(self.delay_s / dt))
+        self.v, self.w = self._queue[0] if len(self._queue) > lag else (0.0, 0.0)
+        if len(self._queue) > lag:
+            self._queue.pop(0)
         h = dt / substeps
         for _ in range(substeps):
             self.x += self.v * math.cos(self.yaw) * h
@@ -78,6 +92,8 @@ def run(skill, world: World, dt: float = 0.05, t_max: float = 60.0, **obs_extra)
         world.apply(cmd, dt)
         t += dt
         if state.done:
+            for _ in range(int(round(world.delay_s / dt)) + 1):  # what was in flight, happens
+                world.apply(cmd, dt)
             return state, t, cmd
     return None, t, None
 

@@ -10,6 +10,7 @@ from synth_agent.core.motor import MotorControlConfig
 from synth_agent.core.plan_executor import PlanExecutor
 from synth_agent.core.schemas import parse_plan
 from test.core._motor_world import TWO_ROOMS, TWO_ROOMS_PLACES, World
+from test.core.test_motor_skills import _scene
 
 CFG = MotorControlConfig()
 DT = CFG.period_s
@@ -154,3 +155,80 @@ def test_safety_stop_pauses_and_estop_fails():
     assert tick.command.linear == 0.0
     assert tick.statuses[-1].plan_done and tick.statuses[-1].state == "failed"
     assert "emergency stop" in tick.statuses[-1].detail
+
+
+class FakeNav2:
+    """A Navigator standing in for Nav2: records goals and cancels; the test sets the verdict."""
+
+    def __init__(self) -> None:
+        self.goals: list[tuple[float, float, float]] = []
+        self.cancels = 0
+        self.verdict: tuple[str, str] = ("active", "")
+
+    def go(self, x: float, y: float, yaw: float) -> None:
+        self.goals.append((x, y, yaw))
+        self.verdict = ("active", "")
+
+    def state(self) -> tuple[str, str]:
+        return self.verdict
+
+    def cancel(self) -> None:
+        self.cancels += 1
+        self.verdict = ("idle", "")
+
+
+def test_navigate_to_is_delegated_to_a_navigator_and_stays_quiet():
+    nav = FakeNav2()
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES, nav)
+    world = World(TWO_ROOMS, x=1.0, y=1.5)
+    ex.submit(plan("n", {"skill": "navigate_to", "place": "east"}), 0.0)
+    east = TWO_ROOMS_PLACES.get("east")
+    tick = ex.tick(world.obs(), 0.05)
+    assert nav.goals == [(east.x, east.y, east.yaw)]
+    for i in range(5):  # Nav2 drives: no competing zeros on agent/cmd_vel
+        assert ex.tick(world.obs(), 0.1 + i * DT).command is None
+    nav.verdict = ("succeeded", "")
+    tick = ex.tick(world.obs(), 1.0)
+    assert [(s.step, s.state) for s in tick.statuses] == [(0, "succeeded"), (None, "succeeded")]
+    assert "(Nav2)" in tick.statuses[0].detail and nav.cancels == 0
+
+
+def test_a_delegated_navigation_fails_with_nav2s_reason_and_is_canceled_on_preemption():
+    nav = FakeNav2()
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES, nav)
+    world = World(TWO_ROOMS, x=1.0, y=1.5)
+    ex.submit(plan("a", {"skill": "navigate_to", "place": "east"}), 0.0)
+    ex.tick(world.obs(), 0.05)
+    nav.verdict = ("failed", "NavigateToPose ended with status 6")
+    tick = ex.tick(world.obs(), 0.1)
+    end = tick.statuses[-1]
+    assert end.state == "failed" and "status 6" in end.detail
+    assert tick.command is not None and tick.command.linear == 0.0
+    assert "I couldn't get to the east." in tick.feedback
+    # A running Nav2 goal is canceled by a new plan and by agent/cancel.
+    for how in ("plan", "cancel"):
+        ex.submit(plan(f"b-{how}", {"skill": "navigate_to", "place": "west"}), 1.0)
+        ex.tick(world.obs(), 1.05)
+        before = nav.cancels
+        if how == "plan":
+            ex.submit(plan("c", {"skill": "wait", "seconds": 0.1}), 1.1)
+        else:
+            ex.cancel(1.1)
+        assert nav.cancels == before + 1
+        ex.cancel(1.2)
+
+
+def test_find_cancels_its_delegated_navigation_when_the_object_shows_up():
+    nav = FakeNav2()
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES, nav)
+    world = World(TWO_ROOMS, x=1.0, y=1.5)
+    ex.submit(plan("f", {"skill": "find", "object": "red cup"}), 0.0)
+    t = 0.0
+    while not nav.goals and t < 30.0:  # the full turn first, then the first place to visit
+        t += DT
+        tick = ex.tick(world.obs(), t)
+        world.apply(tick.command, DT)
+    assert nav.goals, "find sends its search places to the navigator"
+    scene = _scene(t, ("red cup", "red", 2.0, 1.5))
+    tick = ex.tick(world.obs(scene=scene), t + DT)
+    assert tick.statuses[-1].state == "succeeded" and nav.cancels == 1

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from synth_agent.core.local_planner import plan_route
-from synth_agent.core.motor import MotorControlConfig, Observation
+from synth_agent.core.motor import Command, MotorControlConfig, Observation
 from synth_agent.core.places import load_places
 from synth_agent.core.schemas import parse_scene
 from synth_agent.core.skills import Approach, Drive, Find, Follow, NavigateTo, Turn, match_object
@@ -16,16 +16,20 @@ from test.core._motor_world import TWO_ROOMS, TWO_ROOMS_PLACES, World, box, run
 CFG = MotorControlConfig()
 
 
+DELAYS = [0.0, 0.05, 0.1, 0.15]  # the loop's command-to-motion delay, around the configured one
+
+
+@pytest.mark.parametrize("delay", DELAYS)
 @pytest.mark.parametrize("distance", [1.0, -0.5, 0.05, 2.5])
-def test_drive_stops_within_2cm(distance):
-    world = World([], x=1.0, y=2.0, yaw=0.7)
+def test_drive_stops_within_2cm(distance, delay):
+    world = World([], x=1.0, y=2.0, yaw=0.7, delay_s=delay)
     state, t, _ = run(Drive(CFG, distance), world)
     assert state is not None and state.status == "succeeded", state
     travelled = (world.x - 1.0) * math.cos(0.7) + (world.y - 2.0) * math.sin(0.7)
     assert abs(travelled - distance) <= 0.02
     lateral = -(world.x - 1.0) * math.sin(0.7) + (world.y - 2.0) * math.cos(0.7)
     assert abs(lateral) < 0.02 and abs(world.yaw - 0.7) < math.radians(2)
-    assert t < abs(distance) / CFG.max_linear_mps + 3.0
+    assert t < abs(distance) / CFG.max_linear_mps + 3.0 + delay
 
 
 def test_drive_profile_is_smooth():
@@ -45,9 +49,10 @@ def test_drive_profile_is_smooth():
             break
 
 
+@pytest.mark.parametrize("delay", DELAYS)
 @pytest.mark.parametrize("angle", [90.0, -90.0, 180.0, 270.0, -270.0, 360.0, 5.0])
-def test_turn_within_2deg(angle):
-    world = World([], yaw=3.0)  # near the wrap point on purpose
+def test_turn_within_2deg(angle, delay):
+    world = World([], yaw=3.0, delay_s=delay)  # near the wrap point on purpose
     skill = Turn(CFG, angle)
     state, _, _ = run(skill, world)
     assert state is not None and state.status == "succeeded"
@@ -158,17 +163,21 @@ def test_find_succeeds_when_seen():
     assert state.status == "succeeded"
 
 
-def test_follow_keeps_distance_then_gives_up_when_lost():
-    world = World([])
+@pytest.mark.parametrize(
+    ("speed", "scale"),
+    [(0.3, 1.0), (0.18, 0.5)],  # 0.5: the gate's slowdown zone halves every command (corridor)
+)
+def test_follow_keeps_distance_then_gives_up_when_lost(speed, scale):
+    world = World([], delay_s=0.1)
     skill = Follow(CFG, "person")
     t = 0.0
     while t < 20.0:
-        px = 2.0 + 0.3 * t  # walking east at 0.3 m/s
+        px = 1.0 + speed * t  # walking east
         cmd, state = skill.step(world.obs(scene=_scene(t, ("person", None, px, 0.0))), t)
-        world.apply(cmd, 0.05)
+        world.apply(Command(cmd.linear * scale, cmd.angular * scale), 0.05)
         t += 0.05
         assert not state.done
-    assert abs((px - world.x) - CFG.follow_distance_m) < 0.3
+    assert abs((px - world.x) - CFG.follow_distance_m) < 0.1
     while t < 40.0:
         cmd, state = skill.step(world.obs(scene=_scene(t)), t)
         world.apply(cmd, 0.05)
