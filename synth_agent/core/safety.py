@@ -154,7 +154,7 @@ class SafetyGateConfig:
     max_linear_velocity: float = 0.5
     max_angular_velocity: float = 1.5
     max_linear_acceleration: float = 0.8
-    max_linear_deceleration: float = 1.5
+    max_linear_deceleration: float = 2.5
     max_angular_acceleration: float = 3.0
     max_angular_deceleration: float = 4.0
     holonomic: bool = False  # pass linear.y (limited like linear.x); else it is zeroed
