@@ -395,6 +395,7 @@ class Approach(Skill):
         self.query = obj
         self.standoff = cfg.approach_standoff_m if standoff is None else standoff
         self.seeker: GoalSeeker | None = None
+        self.last_seen: SceneObject | None = None
 
     def budget_s(self, obs: Observation) -> float:
         return self._budget(4.0 / self.cfg.max_linear_mps + 2 * math.pi)
@@ -402,11 +403,16 @@ class Approach(Skill):
     def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
         if obj is None:
+            # Close up, an object on a table leaves the camera's view (it looks down): keep
+            # driving to where it was last seen. Only an object never seen here is a failure.
+            obj = self.last_seen
+        if obj is None:
             return self._halt(), SkillState(
                 "failed",
                 f"{self.query} is not in the scene",
                 say=f"I can't see the {self.query}.",
             )
+        self.last_seen = obj
         goal, facing = standoff_goal(obs, obj, self.standoff)
         if self.seeker is None:
             self.seeker = GoalSeeker(self.cfg, [goal], facing, f"the {self.query}")

@@ -147,6 +147,30 @@ def test_approach_stops_at_standoff_facing_the_object():
     assert abs(math.remainder(facing - world.yaw, 2 * math.pi)) <= math.radians(3)
 
 
+def test_approach_keeps_going_when_the_object_leaves_the_camera_close_up():
+    # Seen once at t = 0, then never again (close up, a cup on a table is above the camera's
+    # view): the approach drives to where it was last seen instead of failing.
+    world = World(box(-1.0, -3.0, 5.0, 3.0), x=0.0, y=0.0, yaw=0.0)
+    skill = Approach(CFG, "red cup")
+    seen = _scene(0.0, ("cup", "red", 3.0, 0.0))
+    t = 0.0
+    state = None
+    while t < 60.0:
+        cmd, state = skill.step(world.obs(scene=seen if t == 0.0 else None), t)
+        world.apply(cmd, 0.05)
+        t += 0.05
+        if state.done:
+            break
+    assert state.status == "succeeded", state
+    assert abs(math.hypot(3.0 - world.x, world.y) - CFG.approach_standoff_m) <= 0.06
+
+
+def test_approach_fails_for_an_object_never_seen():
+    skill = Approach(CFG, "purple unicorn")
+    _, state = skill.step(World([]).obs(scene=_scene(0.0, ("cup", "red", 3.0, 0.0))), 0.0)
+    assert state.status == "failed" and "purple unicorn is not in the scene" in state.detail
+
+
 def test_find_turns_then_fails_with_places_looked_at():
     world = World(TWO_ROOMS, x=1.0, y=1.5)
     skill = Find(CFG, TWO_ROOMS_PLACES, "red cup")
