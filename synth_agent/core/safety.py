@@ -5,16 +5,28 @@ decisions are made here from plain values and an explicit `now` (seconds, ROS ti
 rule is tested directly and replayably, and simulated time works.
 
 Pipeline for the base, run on every accepted command and on the output timer:
-  1. arbitration (twist_mux): the highest-priority source with a fresh command wins;
+  1. arbitration (twist_mux): the highest-priority source with a fresh command wins, sources
+     below an engaged lock's priority are masked (`locks.*`, `safety_limits`);
   2. watchdog: no fresh command for `command_timeout` → the target becomes zero;
   3. velocity limits, then acceleration/deceleration per step (velocity_smoother);
-  4. zones from the scan (collision_monitor), a stale or missing scan → stop (fail safe);
+  4. zones from the scan (collision_monitor), with optional trigger/release debounce and
+     velocity-dependent distances (`safety_zones`); a stale or missing scan → stop (fail safe);
   5. geofence from odometry (stale odometry → no linear motion);
-  6. e-stop: latched zero that skips the ramp and everything above.
+  6. e-stop: latched zero that skips the ramp and everything above;
+  7. deadband (velocity_smoother): axes below `deadband_velocity` are published as 0.
 Steps 4-6 act immediately on the smoothed command (a stop is never softened), and the result is
-fed back as the smoother's state, so motion resumes from what was actually sent. The output is
-published while non-zero and for `stop_publish_timeout` after it became zero, then the gate goes
-quiet (collision_monitor's "cease publishing zero"): it does not fight other nodes forever.
+fed back as the smoother's state, so motion resumes from what was actually sent (before the
+deadband, as nav2 does, so a deadband above one step's change cannot hold the robot at zero).
+The output is published while non-zero and for `stop_publish_timeout` after it became zero,
+then the gate goes quiet (collision_monitor's "cease publishing zero").
+
+What can be switched off at run time: only step 4 (`zones_enabled`, or the SetBool service
+`safety/zones_enable` in the node), like collision_monitor's toggle. The e-stop, limits,
+watchdog, arbitration and locks, geofence, arm/gripper checks and input hygiene have no off
+switch. Every toggle is audited, shown in `safety/state` and keeps /diagnostics at WARN.
+
+Every optional feature defaults to off, so the defaults behave as the gate did before them:
+debounce 1/1, no velocity zones, deadband 0, zones enabled, no locks.
 
 Every change the gate makes is an `Intervention` (kind, rule, reason). Continuous ones are
 reported in `state()` and in diagnostics while they last and written to the audit log when they
@@ -27,15 +39,123 @@ parallel lists, one entry per source at the same index:
     sources.topics:     [teleop/cmd_vel, agent/cmd_vel]
     sources.priorities: [100, 10]        (higher wins)
     sources.timeouts:   [0.5, 0.5]       (s; 0 = never expires, as in twist_mux)
-Arm joint limits are parallel lists too (`arm.joint_names`, `arm.position_min`,
-`arm.position_max`, `arm.max_velocity`). An empty list switches a feature off: `geofence: []`
-means no fence, `arm.joint_names: []` means no arm (every non-empty trajectory is rejected).
+Arm joint limits, locks (`locks.names/topics/priorities/timeouts`) and velocity zones
+(`velocity_zones.names/linear_min/linear_max/angular_min/angular_max/stop_distance/
+slowdown_distance/limit_distance`) are parallel lists too (`arm.joint_names`,
+`arm.position_min`, `arm.position_max`, `arm.max_velocity`). An empty list switches a
+feature off: `geofence: []` means no fence, `arm.joint_names: []` means no arm (every non-empty
+trajectory is rejected), `locks.names: []` no locks, `velocity_zones.names: []` static zones.
 The ROS params-file parser leaves `[]` unset rather than failing; the node then reads the
 declared-but-unset parameter as the empty list, so `[]` in YAML and on the command line work.
+
+SAFETY_SCENARIOS.md coverage. Files: limits, zones, mux, gate, arm, config =
+test/core/test_safety_<name>.py; it = test/integration/test_safety_gate_node.py; prop =
+test/property/test_safety_properties.py (all four invariants, every feature drawn).
+
+  nav2_velocity_smoother
+  openLoopTestTimer(6dof)        limits: test_open_loop_timer_one_command_then_timeout,
+                                 test_open_loop_6dof_limits,
+                                 test_openLoopTestTimer_with_deadband_and_scale_velocities,
+                                 test_openLoopTestTimer6dof_with_deadband_per_axis
+  approxClosedLoopTestTimer      limits: test_open_loop_timer_one_command_then_timeout (step <
+                                 0.126); closed-loop feedback itself: n/a, the gate limits what it
+                                 sends (odometry feeds only the geofence)
+  testfindEtaConstraint          limits: test_find_eta_constraint
+  testapplyConstraints           limits: test_apply_constraints
+  testapplyConstraints*To* (8)   limits: test_ramps_step_by_step (9 cases)
+  testCommandCallback            limits: test_command_callback_accepts_large_but_finite_values
+  testClosedLoopSub              n/a (no feedback-type switch, see above)
+  testInvalidParams*, ...Size    config: test_bad_values_are_refused_with_a_clear_message
+  testDynamicParameter           it: test_run_time_parameter_changes_are_validated; gate:
+                                 test_reconfigure_applies_new_limits_and_keeps_commands
+  deadband, scale_velocities     limits:
+                                 test_small_commands_below_the_deadband_publish_zero_then_go_quiet,
+                                 test_scale_velocities_keeps_curvature_through_the_gate,
+                                 test_clamp_velocity_scales_all_axes_or_each
+  nav2_collision_monitor
+  testProcessStopSlowdownLimit   zones: test_stop_slowdown_limit
+  testProcessApproach(Rotation)  zones: test_approach_scales_by_time_to_collision,
+                                 test_approach_along_an_arc (circle footprint: turning in place
+                                 never closes in, so pure rotation is not limited)
+  testCrossOver                  zones: test_cross_over_the_safer_mode_wins
+  testSourceTimeout(Override)    zones: test_missing_scan_stops_the_robot_fail_safe,
+                                 test_scan_timeout_zero_disables_the_staleness_check; it:
+                                 test_obstacle_stop_from_a_real_laserscan
+  testCeasePublishZeroVel        zones: test_obstacle_stop_and_cease_publishing_zero
+  testToggleService              zones:
+                                 test_testToggleService_disabled_zones_do_not_act_but_the_rest_does,
+                                 test_enabled_parameter_sets_and_toggles_the_zones,
+                                 test_every_toggle_is_audited_even_without_a_change; it:
+                                 test_zones_enable_service_toggles_only_the_scan_zones
+  testPolygon/SourceNotEnabled   zones: test_rules_with_distance_zero_are_off (distance 0 = rule
+                                 off; use_scan false = no source)
+  testProcessNonActive           n/a (not a lifecycle node); an idle gate publishes nothing: mux:
+                                 test_empty_no_input_no_output
+  testIncorrect*Type, *NotSet    config: test_bad_values_are_refused_with_a_clear_message (one zone
+                                 and one source type here)
+  test*PointsMarkers             n/a (no markers; the acting rule and distance are in safety/state,
+                                 /diagnostics, audit)
+  testVelocityPolygonStop        zones: test_testVelocityPolygonStop_forward_and_backward_zones
+                                 (GlobalHeight: n/a, 2-D scan)
+  testSourceAssociatedToPolygon  n/a (one scan source feeds every rule)
+  testPolygonSource              n/a (LaserScan only; SafetyGate.on_points takes any obstacle
+                                 points)
+  polygons_test                  config (parameters); zones: test_stop_slowdown_limit (edge counts
+                                 as inside), test_approach_scales_by_time_to_collision (collision
+                                 time),
+                                 test_scan_conversion_drops_no_returns_and_rejects_malformed_scans
+                                 (invalid points),
+                                 test_polygons_test_debounce_of_trigger_and_release_counts,
+                                 test_debounce_1_1_is_the_default_and_acts_on_the_first_scan,
+                                 test_debounce_never_delays_a_point_touching_the_footprint,
+                                 test_debounce_applies_to_slowdown_too
+  velocity_polygons_test         zones: test_velocity_polygons_test_switching_and_out_of_range,
+                                 test_select_zone_first_match_and_fallback (holonomic direction
+                                 angles: n/a, ranges are on vx and wz)
+  sources_test                   zones: test_missing_scan_stops_the_robot_fail_safe (outdated),
+                                 test_rejected_scan_keeps_ageing_the_last_good_one (wrong frame),
+                                 test_scan_conversion_drops_no_returns_and_rejects_malformed_scans
+                                 (range validation); gate: test_clock_jumping_back_forgets_inputs
+                                 (time shift); pointcloud, costmap: n/a
+  exclusion_zone_test            n/a: TF-based, and the gate uses no TF (the scanner pose is the
+                                 fixed scan_pose)
+  kinematics_test                zones: test_approach_along_an_arc (projectState),
+                                 test_scan_conversion_drops_no_returns_and_rejects_malformed_scans
+                                 (scan_pose transform)
+  collision_detector_node_test   n/a (no detector-only node)
+  twist_mux
+  test_empty                     mux: test_empty_no_input_no_output
+  test_basic                     mux: test_basic_relays_unchanged
+  priority (commented out)       mux: test_priority_override_and_timeout_fall_back,
+                                 test_lower_priority_never_overrides_a_fresh_higher_one,
+                                 test_equal_priorities_go_to_the_most_recent_command; it:
+                                 test_priority_override_and_fall_back
+  locks (no running test)        mux: test_system_config_lock_2_true_masks_lower_priorities_only,
+                                 test_system_config_lock_timeout_zero_never_expires,
+                                 test_system_config_lock_1_engages_when_silent_past_its_timeout,
+                                 test_a_lock_brings_the_robot_to_rest_at_the_deceleration_limit; it:
+                                 test_lock_topic_blocks_lower_priority_sources
+  timeouts (TODO there)          mux: test_timeout_zero_never_expires_but_the_watchdog_still_applies
+  test_joystick_relay            n/a (no joystick relay; teleop is one more source)
+  ros2_control joint_limits
+  JointSaturationLimiter         arm (rejects whole instead of saturating):
+                                 test_within_limits_passes_unchanged,
+                                 test_violations_reject_the_whole_trajectory_with_a_reason,
+                                 test_at_the_limit_is_allowed,
+                                 test_no_arm_configured_rejects_any_motion; acceleration, jerk,
+                                 effort: n/a (limits are position and velocity)
+  JointRange/SoftLimiter         arm: test_at_the_limit_is_allowed,
+                                 test_violations_reject_the_whole_trajectory_with_a_reason; moving
+                                 back inward from outside: n/a (commanded positions are checked, not
+                                 joint state)
+  NaN must not corrupt state     arm: test_a_rejected_trajectory_leaves_nothing_behind; gate:
+                                 test_bad_commands_are_rejected_counted_and_do_not_poison_state;
+                                 prop: every property draws NaN and inf
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,9 +166,11 @@ from synth_agent.core.safety_audit import AuditLog
 from synth_agent.core.safety_limits import (
     ZERO,
     Limits,
+    Lock,
     Source,
     SourceMux,
     Velocity,
+    apply_deadband,
     clamp_velocity,
     smooth,
 )
@@ -56,11 +178,14 @@ from synth_agent.core.safety_zones import (
     Pose2D,
     ScanError,
     ScanPoints,
+    VelocityZone,
     ZoneConfig,
+    ZoneDebounce,
     apply_geofence,
     apply_zones,
     polygon_area,
     polygon_from_flat,
+    select_zone,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -143,6 +268,94 @@ class ArmConfig:
 
 
 @dataclass(frozen=True)
+class LocksConfig:
+    """twist_mux locks as parallel lists (std_msgs/Bool topics); none by default."""
+
+    names: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+    timeouts: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.names)
+        _check(
+            len(self.topics) == n and len(self.priorities) == n and len(self.timeouts) == n,
+            f"locks: names, topics, priorities and timeouts must have the same length "
+            f"(got {n}, {len(self.topics)}, {len(self.priorities)}, {len(self.timeouts)})",
+        )
+        _check(all(self.names) and len(set(self.names)) == n, "locks.names: empty or repeated")
+        _check(all(self.topics) and len(set(self.topics)) == n, "locks.topics: empty or repeated")
+        _check(
+            all(math.isfinite(t) and t >= 0.0 for t in self.timeouts),
+            "locks.timeouts: must be >= 0 (0 = never expires)",
+        )
+
+    def as_locks(self) -> list[Lock]:
+        return [
+            Lock(n, int(p), float(t))
+            for n, p, t in zip(self.names, self.priorities, self.timeouts, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class VelocityZonesConfig:
+    """Velocity-dependent zone distances as parallel lists (collision_monitor's
+    VelocityPolygon); the first range containing (vx, wz) wins; none by default."""
+
+    names: tuple[str, ...] = ()
+    linear_min: tuple[float, ...] = ()
+    linear_max: tuple[float, ...] = ()
+    angular_min: tuple[float, ...] = ()
+    angular_max: tuple[float, ...] = ()
+    stop_distance: tuple[float, ...] = ()
+    slowdown_distance: tuple[float, ...] = ()
+    limit_distance: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.names)
+        lists = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        _check(
+            all(len(x) == n for x in lists),
+            "velocity_zones: every list must have one entry per name "
+            f"(got {[len(x) for x in lists]})",
+        )
+        _check(
+            all(self.names) and len(set(self.names)) == n, "velocity_zones.names: empty or repeated"
+        )
+        for z in self.as_zones():
+            values = dataclasses.astuple(z)[1:]
+            _check(all(math.isfinite(v) for v in values), f"velocity_zones: {z.name} not finite")
+            _check(
+                z.linear_min <= z.linear_max and z.angular_min <= z.angular_max,
+                f"velocity_zones: {z.name} has a min above its max",
+            )
+            _check(
+                min(z.stop_distance, z.slowdown_distance, z.limit_distance) >= 0.0,
+                f"velocity_zones: {z.name} distances must be >= 0",
+            )
+            _check(
+                z.slowdown_distance == 0.0 or z.slowdown_distance >= z.stop_distance,
+                f"velocity_zones: {z.name} slowdown_distance must be >= stop_distance (or 0)",
+            )
+
+    def as_zones(self) -> list[VelocityZone]:
+        return [
+            VelocityZone(*row)
+            for row in zip(
+                self.names,
+                self.linear_min,
+                self.linear_max,
+                self.angular_min,
+                self.angular_max,
+                self.stop_distance,
+                self.slowdown_distance,
+                self.limit_distance,
+                strict=True,
+            )
+        ]
+
+
+@dataclass(frozen=True)
 class SafetyGateConfig:
     """Parameters of the safety gate, SI units; defaults suit a small indoor base."""
 
@@ -159,6 +372,7 @@ class SafetyGateConfig:
     max_angular_deceleration: float = 4.0
     holonomic: bool = False  # pass linear.y (limited like linear.x); else it is zeroed
     scale_velocities: bool = True  # slow all axes together, keeping the path's curvature
+    deadband_velocity: tuple[float, ...] = (0.0, 0.0, 0.0)  # vx, vy, wz below → 0 (published)
     # Watchdog and output.
     command_timeout: float = 0.5
     output_rate: float = 20.0
@@ -177,6 +391,9 @@ class SafetyGateConfig:
     limit_angular_velocity: float = 0.6
     time_before_collision: float = 1.0  # approach rule; 0 = off
     simulation_time_step: float = 0.05
+    zones_enabled: bool = True  # initial state of the scan zones (toggle: safety/zones_enable)
+    zone_trigger_count: int = 1  # consecutive scans inside before a zone acts
+    zone_release_count: int = 1  # consecutive scans clear before it stops acting
     # Geofence: x1, y1, x2, y2, ... in the odom frame; empty = off.
     geofence: tuple[float, ...] = ()
     odom_frame: str = "odom"  # required frame_id of odometry ("" = any)
@@ -188,6 +405,8 @@ class SafetyGateConfig:
     audit_log: str = ""  # "" = $ROS_HOME/synth_agent/safety_audit.jsonl
     diagnostics_period: float = 1.0
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    locks: LocksConfig = field(default_factory=LocksConfig)
+    velocity_zones: VelocityZonesConfig = field(default_factory=VelocityZonesConfig)
     arm: ArmConfig = field(default_factory=ArmConfig)
 
     def __post_init__(self) -> None:
@@ -253,6 +472,30 @@ class SafetyGateConfig:
             self.gripper_min < self.gripper_max,
             f"gripper_min {self.gripper_min} must be below gripper_max {self.gripper_max}",
         )
+        _check(
+            len(self.deadband_velocity) == 3,
+            f"deadband_velocity must be [vx, vy, wz], got {self.deadband_velocity}",
+        )
+        _check(
+            all(math.isfinite(d) and d >= 0.0 for d in self.deadband_velocity),
+            "deadband_velocity must be >= 0",
+        )
+        dx, dy, dw = self.deadband_velocity
+        _check(
+            dx < self.max_linear_velocity
+            and dy < self.max_linear_velocity
+            and dw < self.max_angular_velocity,
+            "deadband_velocity must be below the velocity limits (it would zero every command)",
+        )
+        _check(
+            self.zone_trigger_count >= 1 and self.zone_release_count >= 1,
+            "zone_trigger_count and zone_release_count must be >= 1 "
+            f"(got {self.zone_trigger_count}, {self.zone_release_count})",
+        )
+        _check(
+            not set(self.locks.topics) & set(self.sources.topics),
+            "locks.topics must differ from sources.topics",
+        )
 
     @property
     def period(self) -> float:
@@ -281,6 +524,29 @@ class SafetyGateConfig:
             self.limit_angular_velocity,
             self.time_before_collision,
             self.simulation_time_step,
+        )
+
+    def debounce(self) -> ZoneDebounce:
+        """The debounce, each rule's zone as far as any configured distance reaches."""
+        zones = self.velocity_zones.as_zones()
+        off = -math.inf
+
+        def reach(static: float, per_zone: list[float]) -> float:
+            d = max([static, *per_zone])
+            return d if d > 0.0 else off
+
+        return ZoneDebounce(
+            self.zone_trigger_count,
+            self.zone_release_count,
+            self.robot_radius,
+            {
+                "stop": max([self.stop_distance, *(z.stop_distance for z in zones)]),
+                "slowdown": reach(self.slowdown_distance, [z.slowdown_distance for z in zones]),
+                "limit": reach(self.limit_distance, [z.limit_distance for z in zones]),
+                "approach": self.max_linear_velocity * self.time_before_collision
+                if self.time_before_collision > 0.0
+                else off,
+            },
         )
 
 
@@ -334,7 +600,10 @@ class SafetyGate:
         self.audit = audit if audit is not None else AuditLog(None)
         self.config = config
         self._apply_config(config)
-        self.mux = SourceMux(config.sources.as_sources())
+        self.mux = SourceMux(config.sources.as_sources(), config.locks.as_locks())
+        self.zones_enabled = config.zones_enabled
+        self._engaged: tuple[str, ...] = ()
+        self._velocity_zone = ""
         self._current = ZERO
         self._zero_since: float | None = -math.inf  # silent until the first non-zero output
         self._last_step: float | None = None
@@ -365,19 +634,28 @@ class SafetyGate:
     def _apply_config(self, config: SafetyGateConfig) -> None:
         self.limits = config.limits()
         self.zone_config = config.zones()
+        self.velocity_zones = config.velocity_zones.as_zones()
+        self.debounce = config.debounce()
+        self.debounce.reset(getattr(self, "_scan", None))
         self.fence = polygon_from_flat(config.geofence) if config.geofence else ()
         self.joint_limits = config.arm.as_limits()
 
     def reconfigure(self, config: SafetyGateConfig, now: float) -> None:
         """Take a new (already validated) config; commands of sources that still exist are kept."""
-        old = self.mux
+        old, old_config = self.mux, self.config
         self.config = config
         self._apply_config(config)
-        self.mux = SourceMux(config.sources.as_sources())
+        self.mux = SourceMux(config.sources.as_sources(), config.locks.as_locks())
         for name in self.mux.sources:
             if name in old._last:
                 self.mux._last[name] = old._last[name]
+        for name in self.mux.locks:
+            if name in old._lock_msgs:
+                self.mux._lock_msgs[name] = old._lock_msgs[name]
+        self._engaged = tuple(n for n in self._engaged if n in self.mux.locks)
         self.audit.record(now, "config", "parameters", "parameters changed")
+        if config.zones_enabled != old_config.zones_enabled:
+            self.set_zones_enabled(config.zones_enabled, now, via="parameter")
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -386,7 +664,9 @@ class SafetyGate:
         against the old time would make old commands look fresh, so forget all inputs."""
         if self._now is not None and now < self._now - CLOCK_JUMP_TOLERANCE:
             self.mux.clear()
+            self.mux.clear_locks()
             self._scan, self._scan_time = None, -math.inf
+            self.debounce.reset(None)
             self._pose, self._pose_time = None, -math.inf
             self._last_step = None
             self._current = ZERO
@@ -473,7 +753,35 @@ class SafetyGate:
         """Obstacle points already in the base frame (the scan path ends here)."""
         self._advance(now)
         self._scan, self._scan_time = points, now
+        self.debounce.update(points)
         return Decision(True)
+
+    def on_lock(self, name: str, locked: bool, now: float) -> Decision:
+        """A twist_mux lock input (std_msgs/Bool): true engages it, false releases it."""
+        self._advance(now)
+        if name not in self.mux.locks:
+            return self._reject(now, "unknown_lock", f"lock input from unknown lock {name!r}")
+        self.mux.update_lock(name, bool(locked), now)
+        return Decision(True)
+
+    def set_zones_enabled(self, enabled: bool, now: float, via: str = "service") -> Decision:
+        """Switch the scan zones on or off (collision_monitor's toggle).
+
+        Disabling switches off only what reads the scan: the stop, slowdown, limit and
+        approach rules and the stale-scan fail-safe. The e-stop, velocity and acceleration
+        limits, watchdog, source arbitration and locks, geofence, arm and gripper checks and
+        input hygiene stay active whatever this says. Every call is audited.
+        """
+        self._advance(now)
+        enabled = bool(enabled)
+        was, self.zones_enabled = self.zones_enabled, enabled
+        state = "enabled" if enabled else "disabled"
+        change = "" if was != enabled else " (unchanged)"
+        reason = f"scan zones {state} via {via}{change}"
+        if not enabled:
+            reason += "; e-stop, limits, watchdog, locks, geofence and input checks stay active"
+        self.audit.record(now, "toggle", "zones_enabled", reason, enabled=enabled)
+        return Decision(True, reason)
 
     def on_odom(
         self,
@@ -552,7 +860,7 @@ class SafetyGate:
 
     def scan_fault(self, now: float) -> str:
         """Why the scan cannot be trusted now, or ""."""
-        if not self.config.use_scan:
+        if not self.config.use_scan or not self.zones_enabled:
             return ""
         if self._scan is None:
             return "no scan received"
@@ -598,6 +906,16 @@ class SafetyGate:
                 target = ZERO
             else:
                 source, target = selected
+            masked = self.mux.masked(now, cfg.command_timeout) if self.mux.locks else []
+            if masked:
+                floor = self.mux.lock_priority(now)
+                notes.append(
+                    Intervention(
+                        "lock",
+                        "+".join(self.mux.engaged_locks(now)),
+                        f"lock engaged (priority {floor}): blocks {', '.join(sorted(masked))}",
+                    )
+                )
             clamped, hit = clamp_velocity(target, self.limits)
             for rule in hit:
                 notes.append(Intervention("clamp", rule, f"clamped: {rule} ({_fmt(target)})"))
@@ -629,14 +947,24 @@ class SafetyGate:
         if not out.is_finite():  # unreachable by construction; never let it out if it happens
             notes.append(Intervention("fail_safe", "internal", "non-finite output replaced by 0"))
             out = ZERO
-        self._current = out
-        if out.is_zero():
+        self._current = out  # the smoother's state: not deadbanded (velocity_smoother's last_cmd_)
+        sent = apply_deadband(out, cfg.deadband_velocity)
+        if sent != out:
+            notes.append(Intervention("clamp", "deadband", f"deadband: {_fmt(out)} -> 0"))
+        if sent.is_zero():
             if self._zero_since is None:
                 self._zero_since = now
             publish = now - self._zero_since <= cfg.stop_publish_timeout
         else:
             self._zero_since = None
             publish = True
+        if self.mux.locks:
+            engaged = tuple(self.mux.engaged_locks(now))
+            if engaged != self._engaged:
+                for name in set(engaged) ^ set(self._engaged):
+                    what = "engaged" if name in engaged else "released"
+                    self.audit.record(now, "lock", name, f"lock {name} {what}")
+                self._engaged = engaged
         if self.latched:
             mode = "estop"
         elif source is not None:
@@ -644,7 +972,7 @@ class SafetyGate:
         elif publish:
             mode = "stopping"
             last = self.mux.last_command_time()
-            if last is not None:
+            if last is not None and not any(n.kind == "lock" for n in notes):
                 notes.append(
                     Intervention(
                         "timeout",
@@ -663,7 +991,7 @@ class SafetyGate:
             )
             self._source = source
         self._track(now, notes)
-        verdict = Verdict(publish, out, mode, source, tuple(notes))
+        verdict = Verdict(publish, sent, mode, source, tuple(notes))
         self._last_verdict = verdict
         return verdict
 
@@ -683,10 +1011,16 @@ class SafetyGate:
             if not v.is_zero():
                 note("fail_safe", "scan", f"stop: {fault}")
             return ZERO
-        if self.config.use_scan and self._scan is not None:
-            result = apply_zones(v, self._scan, self.zone_config, scaling=not stop_only)
+        if self.zones_enabled and self.config.use_scan and self._scan is not None:
+            zone_cfg, vzone = select_zone(v, self.zone_config, self.velocity_zones)
+            if not stop_only:
+                self._velocity_zone = vzone
+            result = apply_zones(
+                v, self._scan, zone_cfg, scaling=not stop_only, rule_points=self.debounce.points
+            )
             if result.zone:
-                note("zone", result.zone, result.reason)
+                reason = f"{result.reason} [{vzone}]" if vzone else result.reason
+                note("zone", result.zone, reason)
             v = result.velocity
         if self.fence and v.speed > 0.0:
             fault = self.odom_fault(now)
@@ -754,7 +1088,18 @@ class SafetyGate:
                 "max_angular_acceleration": cfg.max_angular_acceleration,
                 "max_angular_deceleration": cfg.max_angular_deceleration,
                 "zone": zone.rule if zone else None,
+                "velocity_zone": self._velocity_zone or None,
                 "geofence": bool(self.fence),
+                "deadband_velocity": list(cfg.deadband_velocity),
+            },
+            "zones_enabled": self.zones_enabled,
+            "locks": {
+                name: {
+                    "engaged": self.mux.is_locked(name, now),
+                    "input": self.mux.lock_input(name),
+                    "priority": lock.priority,
+                }
+                for name, lock in self.mux.locks.items()
             },
             "interventions": [n._asdict() for n in (v.interventions if v else ())],
             "last_intervention": self.last_intervention,
@@ -771,10 +1116,20 @@ class SafetyGate:
             tuple(self._active),
             self.latched,
             sum(self.rejected.values()),
+            self.zones_enabled,
+            self._engaged,
         )
 
     def diagnostics(self, now: float) -> tuple[int, str, dict[str, str]]:
-        """(level 0 OK / 1 WARN / 2 ERROR, message, key-values) for /diagnostics."""
+        """(level 0 OK / 1 WARN / 2 ERROR, message, key-values) for /diagnostics; disabled
+        scan zones are at least a WARN and named at the end of the message."""
+        level, message, values = self._diagnostics(now)
+        if self.config.use_scan and not self.zones_enabled:
+            note = "scan zones disabled"
+            return max(level, 1), note if level == 0 else f"{message}; {note}", values
+        return level, message, values
+
+    def _diagnostics(self, now: float) -> tuple[int, str, dict[str, str]]:
         st = self.state(now)
         values = {
             "mode": st["mode"],
@@ -782,6 +1137,7 @@ class SafetyGate:
             "estop_latched": str(self.latched),
             "rejected": str(sum(self.rejected.values())),
             "last_intervention": (self.last_intervention or {}).get("reason", ""),
+            "zones_enabled": str(self.zones_enabled),
         }
         faults = st["faults"]
         if self.latched:

@@ -10,6 +10,20 @@ otherwise, so crossing zero counts as braking. With `scale_velocities` every axi
 the same factor (`eta`), so the robot keeps its curvature while it ramps. Unlike the nav2 node,
 the step length is the time since the previous output (capped at one output period), because
 the gate publishes on every command as well as on its timer.
+
+Deadband (velocity_smoother's `deadband_velocity`): per axis, an output smaller in magnitude
+than the deadband is published as 0. As in nav2 it applies to what is *published* only; the
+smoother's own state keeps ramping, otherwise a deadband above one step's change (accel * dt)
+would hold the robot at zero forever. The jump from 0 to the first value above the deadband is
+therefore what a deadband means (the motors cannot move slower anyway).
+
+Locks (twist_mux): a lock is a std_msgs/Bool input with a priority and a timeout. It is
+*engaged* while its last message is true, or, with a timeout > 0, when no message arrived
+within the timeout (including never): twist_mux's `isLocked() = hasExpired() || data`, so a lock
+whose publisher dies engages by itself (a heartbeat of `false` permits motion). Timeout 0 means
+it never expires: engaged exactly while the last message was true. An engaged lock masks every
+source whose priority is below its own (equal priority is not masked), as twist_mux's
+`isMasked`.
 """
 
 from __future__ import annotations
@@ -147,6 +161,16 @@ def smooth(current: Velocity, target: Velocity, limits: Limits, dt: float) -> Ve
     return Velocity(vx, vy, wz)
 
 
+def apply_deadband(v: Velocity, deadband: Sequence[float]) -> Velocity:
+    """Each axis with |value| below its deadband (vx, vy, wz) becomes 0 (velocity_smoother)."""
+    dx, dy, dw = deadband
+    return Velocity(
+        0.0 if abs(v.vx) < dx else v.vx,
+        0.0 if abs(v.vy) < dy else v.vy,
+        0.0 if abs(v.wz) < dw else v.wz,
+    )
+
+
 def max_step_change(current: Velocity, new: Velocity, limits: Limits, dt: float) -> bool:
     """True when `new` is reachable from `current` in one step of `dt` (a check for tests and
     for the gate's own final sanity check)."""
@@ -175,18 +199,70 @@ class Source:
     timeout: float
 
 
+@dataclass(frozen=True)
+class Lock:
+    """A twist_mux lock: masks sources below `priority` while engaged (see the module
+    docstring); `timeout` 0 = never expires."""
+
+    name: str
+    priority: int
+    timeout: float
+
+
 class SourceMux:
     """Keeps each source's last accepted command and picks the one that drives the robot.
 
     As in twist_mux, the highest-priority source with a fresh command wins and a source whose
     last command is older than its timeout drops out (timeout 0: never, as twist_mux). The
     gate's watchdog bounds every source's age by `command_timeout` on top of that. Equal
-    priorities go to the most recent command.
+    priorities go to the most recent command. Engaged locks mask the sources below their
+    priority.
     """
 
-    def __init__(self, sources: Sequence[Source]) -> None:
+    def __init__(self, sources: Sequence[Source], locks: Sequence[Lock] = ()) -> None:
         self.sources = {s.name: s for s in sources}
+        self.locks = {lk.name: lk for lk in locks}
         self._last: dict[str, tuple[float, Velocity]] = {}
+        self._lock_msgs: dict[str, tuple[float, bool]] = {}
+
+    def update_lock(self, name: str, locked: bool, now: float) -> None:
+        if name not in self.locks:
+            raise KeyError(f"unknown lock {name!r}")
+        self._lock_msgs[name] = (now, bool(locked))
+
+    def clear_locks(self) -> None:
+        """Forget every lock message (a clock jump): locks with a timeout engage, fail safe."""
+        self._lock_msgs.clear()
+
+    def lock_input(self, name: str) -> bool | None:
+        entry = self._lock_msgs.get(name)
+        return None if entry is None else entry[1]
+
+    def is_locked(self, name: str, now: float) -> bool:
+        """twist_mux's `hasExpired() || data`."""
+        lock = self.locks[name]
+        entry = self._lock_msgs.get(name)
+        if lock.timeout > 0.0 and (entry is None or now - entry[0] > lock.timeout):
+            return True
+        return entry is not None and entry[1]
+
+    def engaged_locks(self, now: float) -> list[str]:
+        return [n for n in self.locks if self.is_locked(n, now)]
+
+    def lock_priority(self, now: float) -> int | None:
+        """The highest priority among engaged locks, or None when none is engaged."""
+        return max((self.locks[n].priority for n in self.engaged_locks(now)), default=None)
+
+    def masked(self, now: float, command_timeout: float) -> list[str]:
+        """Fresh sources that an engaged lock keeps from driving."""
+        floor = self.lock_priority(now)
+        if floor is None:
+            return []
+        return [
+            n
+            for n in self._last
+            if self.sources[n].priority < floor and self.is_fresh(n, now, command_timeout)
+        ]
 
     def update(self, name: str, velocity: Velocity, now: float) -> None:
         if name not in self.sources:
@@ -209,10 +285,13 @@ class SourceMux:
         return age <= command_timeout and (timeout == 0.0 or age <= timeout)
 
     def select(self, now: float, command_timeout: float) -> tuple[str, Velocity] | None:
-        """The winning (source name, command), or None when no source is fresh."""
+        """The winning (source name, command), or None when no source is fresh and unmasked."""
         best: tuple[int, float, str] | None = None
+        floor = self.lock_priority(now) if self.locks else None
         for name, (stamp, _) in self._last.items():
             if not self.is_fresh(name, now, command_timeout):
+                continue
+            if floor is not None and self.sources[name].priority < floor:
                 continue
             key = (self.sources[name].priority, stamp, name)
             if best is None or key[:2] > best[:2]:

@@ -21,6 +21,22 @@ The safest factor wins (collision_monitor's cross-over behaviour). Zone actions 
 smoothed command and immediately: like nav2's velocity_smoother → collision_monitor chain, a stop
 is never softened by the deceleration limit.
 
+Debounce (collision_monitor's trigger/release counts): with `trigger` > 1 a rule acts only
+after that many consecutive scans have a point inside its zone, and with `release` > 1 it keeps
+acting until that many consecutive scans have none, on the points of the last scan that did
+(held, in the base frame). "Inside" is direction-agnostic (any point within the rule's largest
+configured distance of the edge; for approach, within the distance the robot can cover in
+`time_before_collision` at the velocity limit); the direction-aware rule then runs on the points
+the debounce lets through. Points touching or inside the footprint are never debounced: the
+stop rule always sees them at once. Counts 1/1 (the default) behave exactly as no debounce.
+
+Velocity-dependent zones (collision_monitor's VelocityPolygon): a list of velocity ranges, each
+with its own stop/slowdown/limit distances; the first range containing the velocity being
+checked (vx, wz) replaces the static distances. The gate checks the target command and, for the
+zeroing rules, the motion actually sent, so a reversal that still moves forward is judged by
+the forward zone. A velocity outside every range falls back to the static distances (nav2
+leaves such a polygon empty; falling back keeps a configured stop zone in force).
+
 The scan is converted to points in the base frame once per message (numpy), so each command only
 pays for a few vector operations. Scan range readings that are NaN, inf or outside
 [range_min, range_max] mean "no return" in sensor_msgs/LaserScan and are dropped; a scan whose
@@ -30,8 +46,8 @@ geometry is malformed is rejected whole.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -159,46 +175,75 @@ def time_to_collision(
     return float(t[i - 1]) if i > 0 else 0.0
 
 
+RULES = ("stop", "slowdown", "limit", "approach")
+
+
 def apply_zones(
-    v: Velocity, points: ScanPoints, cfg: ZoneConfig, scaling: bool = True
+    v: Velocity,
+    points: ScanPoints,
+    cfg: ZoneConfig,
+    scaling: bool = True,
+    rule_points: Mapping[str, ScanPoints] | None = None,
 ) -> ZoneResult:
     """Apply stop, slowdown, limit and approach to command `v` given the obstacle points
-    (`scaling=False`: the stop rule only)."""
-    if v.speed == 0.0 or points.r.size == 0:
+    (`scaling=False`: the stop rule only). `rule_points` gives a rule its own points (the
+    debounce's output); a rule not in it sees `points`."""
+
+    def pts(rule: str) -> ScanPoints:
+        return points if rule_points is None else rule_points.get(rule, points)
+
+    if v.speed == 0.0:
         return ZoneResult(v)
-    edge = points.r - cfg.robot_radius
-    toward = (points.x * v.vx + points.y * v.vy) > 1e-12 * v.speed
+
+    def toward(p: ScanPoints) -> np.ndarray:
+        return (p.x * v.vx + p.y * v.vy) > 1e-12 * v.speed
+
     # The stop rule is always on: with stop_distance 0 it still stops for points touching or
     # inside the footprint, which the approach rule (points outside only) leaves alone.
-    hit = toward & (edge <= cfg.stop_distance)
-    if np.any(hit):
-        d = float(np.min(edge[hit]))
-        return ZoneResult(
-            Velocity(0.0, 0.0, v.wz), "stop", f"stop zone: obstacle at {d:.2f} m", 0.0
-        )
+    sp = pts("stop")
+    if sp.r.size:
+        edge = sp.r - cfg.robot_radius
+        hit = toward(sp) & (edge <= cfg.stop_distance)
+        if np.any(hit):
+            d = float(np.min(edge[hit]))
+            return ZoneResult(
+                Velocity(0.0, 0.0, v.wz), "stop", f"stop zone: obstacle at {d:.2f} m", 0.0
+            )
     if not scaling:
         return ZoneResult(v)
+
+    def nearest(p: ScanPoints) -> float:
+        if p.r.size == 0:
+            return math.inf
+        ahead = (p.r - cfg.robot_radius)[toward(p)]
+        return float(np.min(ahead)) if ahead.size else math.inf
+
     factor, zone, reason = 1.0, "", ""
-    ahead = edge[toward]
-    nearest = float(np.min(ahead)) if ahead.size else math.inf
-    if cfg.slowdown_distance > 0.0 and nearest <= cfg.slowdown_distance:
-        if cfg.slowdown_ratio < factor:
+    if cfg.slowdown_distance > 0.0:
+        d = nearest(pts("slowdown"))
+        if d <= cfg.slowdown_distance and cfg.slowdown_ratio < factor:
             factor, zone = cfg.slowdown_ratio, "slowdown"
-            reason = f"slowdown zone: obstacle at {nearest:.2f} m, x{cfg.slowdown_ratio:g}"
-    if cfg.limit_distance > 0.0 and nearest <= cfg.limit_distance:
-        k = min(
-            cfg.limit_linear_velocity / v.speed,
-            cfg.limit_angular_velocity / abs(v.wz) if v.wz else math.inf,
-        )
-        if k < factor:
-            factor, zone = k, "limit"
-            reason = (
-                f"limit zone: obstacle at {nearest:.2f} m, limited to "
-                f"{cfg.limit_linear_velocity:g} m/s, {cfg.limit_angular_velocity:g} rad/s"
+            reason = f"slowdown zone: obstacle at {d:.2f} m, x{cfg.slowdown_ratio:g}"
+    if cfg.limit_distance > 0.0:
+        d = nearest(pts("limit"))
+        if d <= cfg.limit_distance:
+            k = min(
+                cfg.limit_linear_velocity / v.speed,
+                cfg.limit_angular_velocity / abs(v.wz) if v.wz else math.inf,
             )
+            if k < factor:
+                factor, zone = k, "limit"
+                reason = (
+                    f"limit zone: obstacle at {d:.2f} m, limited to "
+                    f"{cfg.limit_linear_velocity:g} m/s, {cfg.limit_angular_velocity:g} rad/s"
+                )
     if cfg.time_before_collision > 0.0:
         ttc = time_to_collision(
-            v, points, cfg.robot_radius, cfg.time_before_collision, cfg.simulation_time_step
+            v,
+            pts("approach"),
+            cfg.robot_radius,
+            cfg.time_before_collision,
+            cfg.simulation_time_step,
         )
         if ttc is not None:
             k = ttc / cfg.time_before_collision
@@ -208,6 +253,122 @@ def apply_zones(
     if factor >= 1.0:
         return ZoneResult(v)
     return ZoneResult(v.scaled(factor) if factor > 0.0 else ZERO, zone, reason, factor)
+
+
+# ---------------------------------------------------------------------------------------------
+# Velocity-dependent zones and debounce
+
+
+@dataclass(frozen=True)
+class VelocityZone:
+    """Zone distances that apply while vx is in [linear_min, linear_max] and wz in
+    [angular_min, angular_max] (inclusive)."""
+
+    name: str
+    linear_min: float
+    linear_max: float
+    angular_min: float
+    angular_max: float
+    stop_distance: float
+    slowdown_distance: float
+    limit_distance: float
+
+    def contains(self, v: Velocity) -> bool:
+        return (
+            self.linear_min <= v.vx <= self.linear_max
+            and self.angular_min <= v.wz <= self.angular_max
+        )
+
+
+def select_zone(
+    v: Velocity, base: ZoneConfig, zones: Sequence[VelocityZone]
+) -> tuple[ZoneConfig, str]:
+    """The zone distances for velocity `v`: the first velocity zone containing it, else the
+    static ones; and the velocity zone's name ("" for the static distances)."""
+    for z in zones:
+        if z.contains(v):
+            return (
+                replace(
+                    base,
+                    stop_distance=z.stop_distance,
+                    slowdown_distance=z.slowdown_distance,
+                    limit_distance=z.limit_distance,
+                ),
+                z.name,
+            )
+    return base, ""
+
+
+def _subset(p: ScanPoints, mask: np.ndarray) -> ScanPoints:
+    return ScanPoints(p.x[mask], p.y[mask], p.r[mask])
+
+
+class ZoneDebounce:
+    """Per-rule trigger/release counting over scans (see the module docstring).
+
+    `reach` maps each rule to the edge distance that counts as inside (its largest configured
+    distance; a negative value switches the rule's zone off, so it sees nothing but the stop
+    rule's footprint contacts)."""
+
+    def __init__(self, trigger: int, release: int, radius: float, reach: Mapping[str, float]):
+        self.trigger, self.release, self.radius = trigger, release, radius
+        self.reach = dict(reach)
+        self.active = dict.fromkeys(RULES, False)
+        self._in = dict.fromkeys(RULES, 0)
+        self._out = dict.fromkeys(RULES, 0)
+        self._held = {r: ScanPoints.empty() for r in RULES}
+        self.points: dict[str, ScanPoints] | None = None
+
+    @property
+    def passthrough(self) -> bool:
+        return self.trigger == 1 and self.release == 1
+
+    def reset(self, points: ScanPoints | None) -> None:
+        """Start over from `points` (a rule with a point inside starts triggered: a
+        reconfiguration must not open a gap in a zone that is acting)."""
+        for r in RULES:
+            self._in[r] = self._out[r] = 0
+            self.active[r] = False
+            self._held[r] = ScanPoints.empty()
+        self.points = None
+        if points is not None:
+            saved = self.trigger
+            self.trigger = 1
+            self.update(points)
+            self.trigger = saved
+
+    def update(self, points: ScanPoints) -> dict[str, ScanPoints] | None:
+        """Count one scan; return the points each rule may see (None: all see `points`)."""
+        if self.passthrough:
+            self.points = None
+            return None
+        edge = points.r - self.radius
+        out: dict[str, ScanPoints] = {}
+        for r in RULES:
+            inside = edge <= self.reach[r]
+            if np.any(inside):
+                self._in[r] += 1
+                self._out[r] = 0
+                self._held[r] = _subset(points, inside)
+                if self._in[r] >= self.trigger:
+                    self.active[r] = True
+            else:
+                self._out[r] += 1
+                self._in[r] = 0
+                if self.active[r] and self._out[r] >= self.release:
+                    self.active[r] = False
+            out[r] = self._held[r] if self.active[r] else ScanPoints.empty()
+        contact = edge <= 0.0
+        if np.any(contact):  # never debounced
+            sp = out["stop"]
+            extra = _subset(points, contact)
+            out["stop"] = ScanPoints(
+                np.concatenate([sp.x, extra.x]),
+                np.concatenate([sp.y, extra.y]),
+                np.concatenate([sp.r, extra.r]),
+            )
+        self.points = out
+        return out
 
 
 # ---------------------------------------------------------------------------------------------

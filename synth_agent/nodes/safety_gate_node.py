@@ -11,6 +11,16 @@ Why it is built this way:
 - E-stop (topic or service) publishes the zero from inside its callback, skipping the queue
   behind the timer, and cancels any arm motion with an empty trajectory (which
   joint_trajectory_controller treats as "stop").
+
+Beyond the contract in ARCHITECTURE.md (names owned by this node, not by `contract`):
+- Service `safety/zones_enable` (std_srvs/SetBool): data true/false switches the scan zones on
+  or off, like collision_monitor's toggle service; the `zones_enabled` parameter sets the state
+  at start and switches it too when changed at run time. Only the scan rules (stop, slowdown,
+  limit, approach, stale-scan fail-safe) can be switched off: the e-stop, limits, watchdog,
+  locks, geofence, arm/gripper checks and input hygiene always stay active. Every call is
+  logged and written to the audit log; the state is in `safety/state` (`zones_enabled`).
+- Lock topics (std_msgs/Bool, reliable volatile QoS so any publisher matches), one per entry
+  of the `locks.*` parameters, as twist_mux locks: see `synth_agent.core.safety_limits`.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from synth_agent.nodes.qos import profile
 from synth_agent.nodes.spin import spin_node
 
 NODE_NAME = "safety_gate"
+ZONES_ENABLE_SRV = "safety/zones_enable"  # std_srvs/SetBool
 
 
 def _audit_log(config: SafetyGateConfig) -> AuditLog:
@@ -87,6 +98,8 @@ class SafetyGateNode(Node):
 
         self._cmd_subs: list = []
         self._subscribe_sources()
+        self._lock_subs: list = []
+        self._subscribe_locks()
         self.create_subscription(Bool, contract.ESTOP.name, self._on_estop, profile(contract.ESTOP))
         self.create_subscription(
             LaserScan, contract.SCAN.name, self._on_scan, profile(contract.SCAN)
@@ -105,6 +118,7 @@ class SafetyGateNode(Node):
         )
         self.create_service(Trigger, contract.SAFETY_RESET[0], self._on_reset)
         self.create_service(SetBool, contract.SAFETY_ESTOP_SRV[0], self._on_estop_service)
+        self.create_service(SetBool, ZONES_ENABLE_SRV, self._on_zones_enable)
 
         self._timer = self.create_timer(self.config.period, self._on_timer)
         self._diag_timer = self.create_timer(self.config.diagnostics_period, self._report)
@@ -138,6 +152,17 @@ class SafetyGateNode(Node):
             )
         ]
 
+    def _subscribe_locks(self) -> None:
+        for sub in self._lock_subs:
+            self.destroy_subscription(sub)
+        qos = profile(contract.AGENT_CMD_VEL)  # reliable, volatile
+        self._lock_subs = [
+            self.create_subscription(
+                Bool, topic, lambda msg, name=name: self._on_lock(name, msg), qos
+            )
+            for name, topic in zip(self.config.locks.names, self.config.locks.topics, strict=True)
+        ]
+
     def _on_config(self, new: SafetyGateConfig) -> None:
         old, self.config = self.config, new
         now = self._now()
@@ -151,6 +176,12 @@ class SafetyGateNode(Node):
             self.cmd_pub = self._make_cmd_pub()
         if new.sources != old.sources or new.use_stamped != old.use_stamped:
             self._subscribe_sources()
+        if new.locks != old.locks:
+            self._subscribe_locks()
+        if new.zones_enabled != old.zones_enabled:
+            self.get_logger().warning(
+                f"scan zones {'enabled' if new.zones_enabled else 'DISABLED'} via parameter"
+            )
         if new.output_rate != old.output_rate:
             self.destroy_timer(self._timer)
             self._timer = self.create_timer(new.period, self._on_timer)
@@ -196,6 +227,24 @@ class SafetyGateNode(Node):
         if not decision.accepted:
             self._rejected(decision.reason)
         self._publish(self.gate.step(now))
+
+    def _on_lock(self, name: str, msg: Bool) -> None:
+        now = self._now()
+        before = self.gate.mux.is_locked(name, now)
+        self.gate.on_lock(name, bool(msg.data), now)
+        if self.gate.mux.is_locked(name, now) != before:
+            self.get_logger().info(f"lock {name} {'engaged' if msg.data else 'released'}")
+            self._publish(self.gate.step(now))  # act on the change now, not at the next tick
+
+    def _on_zones_enable(self, request: SetBool.Request, response: SetBool.Response):
+        decision = self.gate.set_zones_enabled(bool(request.data), self._now(), via="service")
+        if request.data:
+            self.get_logger().info(decision.reason)
+        else:
+            self.get_logger().warning(decision.reason)
+        response.success, response.message = True, decision.reason
+        self._publish_state()
+        return response
 
     def _on_timer(self) -> None:
         self._publish(self.gate.tick(self._now()))

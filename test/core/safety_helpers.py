@@ -6,7 +6,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from synth_agent.core.safety import ArmConfig, SafetyGate, SafetyGateConfig, SourcesConfig, Verdict
+from synth_agent.core.safety import (
+    ArmConfig,
+    LocksConfig,
+    SafetyGate,
+    SafetyGateConfig,
+    SourcesConfig,
+    VelocityZonesConfig,
+    Verdict,
+)
 from synth_agent.core.safety_audit import AuditLog
 
 
@@ -14,12 +22,17 @@ def config(**overrides) -> SafetyGateConfig:
     """Defaults with overrides; the scan is off unless a test asks for it."""
     overrides.setdefault("use_scan", False)
     sources = overrides.pop("sources", None)
-    arm = overrides.pop("arm", None)
+    nested = {
+        "arm": (overrides.pop("arm", None), ArmConfig),
+        "locks": (overrides.pop("locks", None), LocksConfig),
+        "velocity_zones": (overrides.pop("velocity_zones", None), VelocityZonesConfig),
+    }
     cfg = SafetyGateConfig(**overrides)
     if sources is not None:
         cfg = dataclasses.replace(cfg, sources=SourcesConfig(**sources))
-    if arm is not None:
-        cfg = dataclasses.replace(cfg, arm=ArmConfig(**arm))
+    for name, (values, cls) in nested.items():
+        if values is not None:
+            cfg = dataclasses.replace(cfg, **{name: cls(**values)})
     return cfg
 
 

@@ -91,6 +91,59 @@ def test_issue_parameter_names_exist():
         ({"max_linear_velocity": "fast"}, "expected a number"),
         ({"gripper_min": 1.0}, "gripper_min"),
         ({"max_input_magnitude": 0.1}, "max_input_magnitude"),
+        ({"deadband_velocity": [0.1, 0.0]}, "deadband_velocity must be [vx, vy, wz]"),
+        ({"deadband_velocity": [-0.1, 0.0, 0.0]}, "deadband_velocity must be >= 0"),
+        ({"deadband_velocity": [0.6, 0.0, 0.0]}, "below the velocity limits"),
+        ({"zone_trigger_count": 0}, "zone_trigger_count"),
+        ({"zone_release_count": -1}, "zone_release_count"),
+        ({"zone_trigger_count": 1.5}, "expected an integer"),
+        ({"zones_enabled": "no"}, "expected true or false"),
+        ({"locks.names": ["a"]}, "locks: names, topics"),
+        (
+            {
+                "locks.names": ["a"],
+                "locks.topics": ["a"],
+                "locks.priorities": [1],
+                "locks.timeouts": [-1.0],
+            },
+            "locks.timeouts",
+        ),
+        (
+            {
+                "locks.names": ["a"],
+                "locks.topics": ["agent/cmd_vel"],
+                "locks.priorities": [1],
+                "locks.timeouts": [0.0],
+            },
+            "locks.topics must differ",
+        ),
+        ({"velocity_zones.names": ["f"]}, "velocity_zones: every list"),
+        (
+            {
+                "velocity_zones.names": ["f"],
+                "velocity_zones.linear_min": [0.5],
+                "velocity_zones.linear_max": [0.0],
+                "velocity_zones.angular_min": [-1.0],
+                "velocity_zones.angular_max": [1.0],
+                "velocity_zones.stop_distance": [0.1],
+                "velocity_zones.slowdown_distance": [0.0],
+                "velocity_zones.limit_distance": [0.0],
+            },
+            "min above its max",
+        ),
+        (
+            {
+                "velocity_zones.names": ["f"],
+                "velocity_zones.linear_min": [0.0],
+                "velocity_zones.linear_max": [0.5],
+                "velocity_zones.angular_min": [-1.0],
+                "velocity_zones.angular_max": [1.0],
+                "velocity_zones.stop_distance": [0.5],
+                "velocity_zones.slowdown_distance": [0.3],
+                "velocity_zones.limit_distance": [0.0],
+            },
+            "slowdown_distance must be >= stop_distance",
+        ),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(values, fragment):
@@ -108,8 +161,19 @@ def test_off_values_are_accepted():
             "limit_distance": 0.0,
             "time_before_collision": 0.0,
             "sources.timeouts": [0.0, 0.0],
+            "locks.names": [],
+            "velocity_zones.names": [],
+            "deadband_velocity": [0.0, 0.0, 0.0],
         },
     )
     assert cfg.geofence == ()
     assert dataclasses.replace(cfg, sources=SourcesConfig(("a",), ("a/cmd_vel",), (1,), (0.0,)))
     assert ArmConfig(("j",), (-1.0,), (1.0,), (2.0,)).as_limits()[0].max_velocity == 2.0
+
+
+def test_new_feature_defaults_keep_the_old_behaviour():
+    """Debounce 1/1, no velocity zones, deadband 0, zones enabled, no locks."""
+    cfg = SafetyGateConfig()
+    assert (cfg.zone_trigger_count, cfg.zone_release_count) == (1, 1)
+    assert cfg.velocity_zones.names == () and cfg.locks.names == ()
+    assert cfg.deadband_velocity == (0.0, 0.0, 0.0) and cfg.zones_enabled is True

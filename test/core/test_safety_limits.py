@@ -172,3 +172,63 @@ def test_step_length_follows_command_times_and_is_capped_at_one_period():
     command(g2, 0.0, vx=0.0)
     _, v = command(g2, 100.0, vx=0.5)
     assert v.velocity.vx == pytest.approx(0.125)
+
+
+# -- deadband (velocity_smoother's deadband_velocity) ------------------------------------------
+
+
+def test_openLoopTestTimer_with_deadband_and_scale_velocities():  # noqa: N802 - nav2's name
+    """openLoopTestTimer: one 1.0 m/s command with deadband 0.2 and scale_velocities: 20-29
+    outputs, the last exactly 0, the first non-zero above the deadband, all ≤ 0.5."""
+    g = smoother_gate(deadband_velocity=(0.2, 0.0, 0.0), scale_velocities=True)
+    _, first = command(g, 0.0, vx=1.0)
+    trace = [(0.0, first)] + run(g, 0.05, 1.5)
+    out = [v.velocity.vx for _, v in published(trace)]
+    assert 19 < len(out) < 30
+    assert out[-1] == 0.0
+    nonzero = [x for x in out if x != 0.0]
+    assert nonzero[0] > 0.2
+    assert all(abs(x) <= 0.5 for x in out)
+    # The smoother's state ramps through the deadband (nav2 deadbands the published value only):
+    # 0.125 is held back, the next step publishes 0.25, not a robot stuck at zero.
+    assert first.velocity.vx == 0.0 and g.output.vx == 0.0  # timed out by now
+    assert trace[1][1].velocity.vx == pytest.approx(0.25)
+    assert ("clamp", "deadband") in {(n.kind, n.rule) for n in first.interventions}
+
+
+def test_openLoopTestTimer6dof_with_deadband_per_axis():  # noqa: N802 - nav2's name
+    g = smoother_gate(holonomic=True, deadband_velocity=(0.2, 0.2, 0.5))
+    g.on_command("agent", (1.0, -1.0, 0.0), (0.0, 0.0, 9.0), 0.0)
+    trace = [(0.0, g.step(0.0))] + run(g, 0.05, 2.0)
+    for _, v in trace:
+        vx, vy, wz = v.velocity
+        assert vx == 0.0 or abs(vx) >= 0.2
+        assert vy == 0.0 or abs(vy) >= 0.2
+        assert wz == 0.0 or abs(wz) >= 0.5
+        assert v.velocity.speed <= 0.5 + 1e-12 and abs(wz) <= 2.5 + 1e-12
+    assert published(trace)[-1][1].velocity.is_zero()
+
+
+def test_small_commands_below_the_deadband_publish_zero_then_go_quiet():
+    g = smoother_gate(deadband_velocity=(0.1, 0.0, 0.3))
+    trace = []
+    for k in range(20):
+        t = k * 0.05
+        trace.append((t, command(g, t, vx=0.05, wz=0.2)[1]))
+    assert all(v.velocity.is_zero() for _, v in trace)
+    assert not trace[-1][1].publish  # a zero is not repeated forever
+    assert g.output.vx == pytest.approx(0.05)  # the state is not deadbanded
+
+
+def test_deadband_zero_is_the_default_and_changes_nothing():
+    assert gate().config.deadband_velocity == (0.0, 0.0, 0.0)
+    g = smoother_gate()
+    _, v = command(g, 0.0, vx=0.01)
+    assert v.velocity.vx == pytest.approx(0.01)
+
+
+def test_scale_velocities_keeps_curvature_through_the_gate():
+    """openLoopTestTimer's scale_velocities=true: the ramp slows every axis together."""
+    g = smoother_gate(scale_velocities=True)
+    _, v = command(g, 0.0, vx=0.5, wz=2.0)
+    assert v.velocity.wz / v.velocity.vx == pytest.approx(2.0 / 0.5)

@@ -3,8 +3,11 @@ that twist_mux's own ROS 2 port leaves commented out (SAFETY_SCENARIOS.md)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from synth_agent.core.safety import LocksConfig
 from synth_agent.core.safety_limits import Source, SourceMux, Velocity
 
 from .safety_helpers import gate, published, ticks
@@ -34,7 +37,7 @@ def mux_gate():
     )
 
 
-def send(g, source, now, vx, wz=0.0):
+def send(g, source, now, vx, wz=0.0) -> None:
     assert g.on_command(source, (vx, 0.0, 0.0), (0.0, 0.0, wz), now).accepted
 
 
@@ -123,3 +126,100 @@ def test_unknown_source_is_rejected():
     d = g.on_command("intruder", (1.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)
     assert not d.accepted and "unknown source" in d.reason
     assert g.rejected == {"unknown_source": 1}
+
+
+# -- locks: twist_mux's test/system_config.yaml, whose lock logic has no running test there -----
+
+# lock_1: timeout 0.5 s, priority 255; lock_2: timeout 0.0 (never expires), priority 10.
+MUX_LOCKS = {
+    "names": ("lock_1", "lock_2"),
+    "topics": ("lock_1", "lock_2"),
+    "priorities": (255, 10),
+    "timeouts": (0.5, 0.0),
+}
+
+
+def lock_gate(locks=MUX_LOCKS):
+    g = mux_gate()
+    return type(g)(dataclasses.replace(g.config, locks=LocksConfig(**locks)))
+
+
+def test_system_config_lock_2_true_masks_lower_priorities_only():
+    """lock_2 (priority 10) true: vel_1 (5) and vel_2 (1) are masked, vel_3 (10, equal) is not
+    (twist_mux's isMasked: priority < lock priority)."""
+    g = lock_gate({k: v[1:] for k, v in MUX_LOCKS.items()})
+    send(g, "vel_1", 0.0, 0.1)
+    assert g.step(0.0).source == "vel_1"
+    assert g.on_lock("lock_2", True, 0.02).accepted
+    send(g, "vel_1", 0.04, 0.1)
+    send(g, "vel_2", 0.04, 0.2)
+    v = g.step(0.04)
+    assert v.source is None and v.velocity.is_zero()
+    lock = next(n for n in v.interventions if n.kind == "lock")
+    assert lock.rule == "lock_2" and "vel_1" in lock.reason and "vel_2" in lock.reason
+    send(g, "vel_3", 0.06, 0.3)
+    assert g.step(0.06).source == "vel_3"
+    g.on_lock("lock_2", False, 0.08)
+    v = g.step(0.5)  # vel_3 (0.3 s) expired; vel_1 (0.7 s) is still fresh and unmasked
+    assert v.source == "vel_1" and v.velocity.vx == pytest.approx(0.1)
+
+
+def test_system_config_lock_timeout_zero_never_expires():
+    g = lock_gate({k: v[1:] for k, v in MUX_LOCKS.items()})
+    g.on_lock("lock_2", True, 0.0)
+    for t in (0.0, 10.0, 100.0):
+        send(g, "vel_2", t, 0.2)  # vel_2 never expires either
+        assert g.step(t).source is None
+    g.on_lock("lock_2", False, 100.0)
+    for t in (100.0, 1000.0):
+        send(g, "vel_2", t, 0.2)
+        assert g.step(t).source == "vel_2"
+
+
+def test_system_config_lock_1_engages_when_silent_past_its_timeout():
+    """lock_1 (0.5 s, 255): engaged until its first message (never received = expired, as
+    twist_mux), released by a heartbeat of false, engaged again 0.5 s after the heartbeat
+    stops; at priority 255 it masks every source."""
+    g = lock_gate()
+    send(g, "vel_2", 0.0, 0.2)
+    assert g.step(0.0).source is None
+    assert g.state(0.0)["locks"]["lock_1"] == {"engaged": True, "input": None, "priority": 255}
+    t = 0.0
+    while t < 2.0:  # heartbeat at 5 Hz
+        g.on_lock("lock_1", False, t)
+        send(g, "vel_2", t, 0.2)
+        assert g.step(t).source == "vel_2"
+        t = round(t + 0.2, 6)
+    last_beat = t - 0.2
+    assert g.step(last_beat + 0.5).source == "vel_2"
+    v = g.step(last_beat + 0.52)
+    assert v.source is None and any(n.kind == "lock" for n in v.interventions)
+    events = [(e["rule"], e["reason"]) for e in g.audit.tail if e["kind"] == "lock"]
+    assert ("lock_1", "lock lock_1 released") in events
+    assert ("lock_1", "lock lock_1 engaged") in events
+
+
+def test_a_lock_brings_the_robot_to_rest_at_the_deceleration_limit():
+    g = gate(
+        locks={"names": ("pause",), "topics": ("pause",), "priorities": (50,), "timeouts": (0.0,)}
+    )
+    t = 0.0
+    while t <= 1.0:
+        send(g, "agent", t, 0.4)
+        g.step(t)
+        t = round(t + 0.05, 6)
+    g.on_lock("pause", True, 1.05)
+    send(g, "agent", 1.05, 0.4)
+    v = g.step(1.05)
+    assert v.velocity.vx == pytest.approx(0.4 - 2.5 * 0.05)  # ramping down, not a cut
+    assert v.mode == "stopping"
+    assert not any(n.kind == "timeout" for n in v.interventions)  # a lock, not the watchdog
+    send(g, "teleop", 1.1, -0.1)
+    assert g.step(1.1).source == "teleop"  # above the lock's priority
+
+
+def test_unknown_lock_is_rejected_and_no_locks_is_the_default():
+    g = mux_gate()
+    assert g.config.locks.names == ()
+    d = g.on_lock("lock_9", True, 0.0)
+    assert not d.accepted and g.rejected == {"unknown_lock": 1}

@@ -320,3 +320,186 @@ def test_reversing_while_moving_toward_an_obstacle_stops_the_forward_motion_firs
     trace = run(g, 1.05, 1.5)
     assert all(t.velocity.vx <= 0.0 for _, t in trace)
     assert trace[-1][1].velocity.vx == pytest.approx(-0.2)
+
+
+# -- debounce (collision_monitor polygons_test: trigger/release counts) ------------------------
+
+
+def test_polygons_test_debounce_of_trigger_and_release_counts():
+    """A zone acts after `zone_trigger_count` consecutive scans inside and keeps acting until
+    `zone_release_count` consecutive scans are clear."""
+    g = scan_gate(
+        zone_trigger_count=3, zone_release_count=2, time_before_collision=0.0, scan_timeout=10.0
+    )
+    feed_scan(g, 0.0)
+    command(g, 0.0, vx=0.3)
+    assert run(g, 0.05, 1.0)[-1][1].velocity.vx == pytest.approx(0.3)
+    # One spurious scan inside the stop zone, then clear: never acts.
+    feed_scan(g, 1.0, distance=0.25, ahead_only=True)
+    assert g.step(1.0).velocity.vx == pytest.approx(0.3)
+    feed_scan(g, 1.05)
+    assert g.step(1.05).velocity.vx == pytest.approx(0.3)
+    # Three in a row: the third triggers the stop.
+    for k, t in enumerate((1.1, 1.15, 1.2)):
+        feed_scan(g, t, distance=0.25, ahead_only=True)
+        v = g.step(t)
+        assert (v.velocity.vx == 0.0) == (k == 2), (t, v.velocity)
+    # Release: the first clear scan keeps the stop (held points), the second releases it.
+    feed_scan(g, 1.25)
+    assert g.step(1.25).velocity.vx == 0.0
+    feed_scan(g, 1.3)
+    assert g.step(1.3).velocity.vx > 0.0
+
+
+def test_debounce_1_1_is_the_default_and_acts_on_the_first_scan():
+    g = scan_gate(time_before_collision=0.0)
+    assert (g.config.zone_trigger_count, g.config.zone_release_count) == (1, 1)
+    feed_scan(g, 0.0, distance=0.25, ahead_only=True)
+    _, v = command(g, 0.0, vx=0.3)
+    assert v.velocity.vx == 0.0
+    feed_scan(g, 0.05)
+    assert g.step(0.05).velocity.vx > 0.0
+
+
+def test_debounce_never_delays_a_point_touching_the_footprint():
+    g = scan_gate(zone_trigger_count=5, time_before_collision=0.0)
+    feed_scan(g, 0.0, distance=0.15, ahead_only=True)  # inside the 0.2 m radius
+    _, v = command(g, 0.0, vx=0.3)
+    assert v.velocity.vx == 0.0
+    assert ("zone", "stop") in {(n.kind, n.rule) for n in v.interventions}
+
+
+def test_debounce_applies_to_slowdown_too():
+    g = scan_gate(zone_trigger_count=2, time_before_collision=0.0, scan_timeout=10.0)
+    feed_scan(g, 0.0)
+    command(g, 0.0, vx=0.4)
+    run(g, 0.05, 1.0)
+    feed_scan(g, 1.0, distance=0.5)  # 0.3 m from the edge: slowdown zone
+    assert g.step(1.0).velocity.vx == pytest.approx(0.4)
+    feed_scan(g, 1.05, distance=0.5)
+    assert g.step(1.05).velocity.vx == pytest.approx(0.2)
+
+
+# -- velocity-dependent zones (testVelocityPolygonStop, velocity_polygons_test) ----------------
+
+VELOCITY_ZONES = {
+    "names": ("forward", "backward"),
+    "linear_min": (0.0, -0.5),
+    "linear_max": (0.5, 0.0),
+    "angular_min": (-1.5, -1.5),
+    "angular_max": (1.5, 1.5),
+    "stop_distance": (0.5, 0.1),
+    "slowdown_distance": (0.0, 0.0),
+    "limit_distance": (0.0, 0.0),
+}
+
+
+def velocity_gate(**kw):
+    return scan_gate(
+        time_before_collision=0.0, slowdown_distance=0.0, velocity_zones=VELOCITY_ZONES, **kw
+    )
+
+
+def test_testVelocityPolygonStop_forward_and_backward_zones():  # noqa: N802 - nav2's name
+    """The zone is chosen by the current command: forward (0..0.5 m/s) stops at 0.5 m, backward
+    (-0.5..0) at 0.1 m. Without velocity zones the static 0.1 m would let both through."""
+    g = velocity_gate()
+    feed_scan(g, 0.0, distance=0.5, ahead_only=True)  # 0.3 m ahead of the edge
+    _, v = command(g, 0.0, vx=0.3)
+    assert v.velocity.vx == 0.0
+    stop = next(n for n in v.interventions if n.rule == "stop")
+    assert "[forward]" in stop.reason
+    assert g.state(0.0)["limits"]["velocity_zone"] == "forward"
+    static = scan_gate(time_before_collision=0.0, slowdown_distance=0.0)
+    feed_scan(static, 0.0, distance=0.5, ahead_only=True)
+    assert command(static, 0.0, vx=0.3)[1].velocity.vx > 0.0
+    # The same obstacle 0.3 m behind, driving backward: the backward zone (0.1 m) lets it pass.
+    g = velocity_gate()
+    ranges = [0.5 if i < 10 or i > 350 else float("inf") for i in range(360)]
+    g.on_scan(ranges, -math.pi, 2 * math.pi / 360, 0.05, 20.0, 0.0)
+    _, v = command(g, 0.0, vx=-0.3)
+    assert v.velocity.vx < 0.0
+    assert g.state(0.0)["limits"]["velocity_zone"] == "backward"
+
+
+def test_velocity_polygons_test_switching_and_out_of_range():
+    g = velocity_gate(max_linear_velocity=1.0, max_linear_deceleration=100.0)
+    feed_scan(g, 0.0, distance=0.5, ahead_only=True)
+    _, v = command(g, 0.0, vx=-0.3)  # backward: the obstacle is ahead, nothing to stop
+    assert v.velocity.vx < 0.0
+    assert g.state(0.0)["limits"]["velocity_zone"] == "backward"
+    feed_scan(g, 0.05, distance=0.5, ahead_only=True)
+    _, v = command(g, 0.05, vx=0.3)  # switching to forward selects the forward zone
+    assert v.velocity.vx == 0.0
+    # Out of every range (0.8 m/s > 0.5): the static distances apply (stop at 0.1 m).
+    g = velocity_gate(max_linear_velocity=1.0, max_linear_acceleration=100.0)
+    feed_scan(g, 0.0, distance=0.5, ahead_only=True)
+    _, v = command(g, 0.0, vx=0.8)
+    assert v.velocity.vx == pytest.approx(0.8)
+    feed_scan(g, 0.05, distance=0.28, ahead_only=True)  # 0.08 m: inside the static stop zone
+    assert command(g, 0.05, vx=0.8)[1].velocity.vx == 0.0
+
+
+def test_select_zone_first_match_and_fallback():
+    from synth_agent.core.safety import VelocityZonesConfig
+    from synth_agent.core.safety_zones import select_zone
+
+    base = zones()
+    vz = VelocityZonesConfig(**VELOCITY_ZONES).as_zones()
+    cfg, name = select_zone(Velocity(0.0, 0.0, 0.0), base, vz)
+    assert name == "forward" and cfg.stop_distance == 0.5  # 0 is in both: the first wins
+    cfg, name = select_zone(Velocity(-0.2, 0.0, 0.0), base, vz)
+    assert name == "backward" and cfg.stop_distance == 0.1
+    cfg, name = select_zone(Velocity(0.2, 0.0, 2.0), base, vz)
+    assert name == "" and cfg == base
+
+
+# -- enable/disable (testToggleService, the `enabled` parameter) -------------------------------
+
+
+def test_testToggleService_disabled_zones_do_not_act_but_the_rest_does():  # noqa: N802
+    g = scan_gate(time_before_collision=0.0, max_linear_acceleration=0.8)
+    feed_scan(g, 0.0, distance=0.25, ahead_only=True)  # inside the stop zone
+    assert command(g, 0.0, vx=0.3)[1].velocity.vx == 0.0
+    d = g.set_zones_enabled(False, 0.05)
+    assert d.accepted and "disabled" in d.reason
+    _, v = command(g, 0.05, vx=0.3)
+    assert v.velocity.vx == pytest.approx(0.8 * 0.05)  # zone off, the ramp still on
+    _, v = command(g, 0.1, vx=5.0)
+    assert v.velocity.vx <= 0.5  # the velocity limit stays on
+    assert not g.on_command("agent", (math.nan, 0, 0), (0, 0, 0), 0.15).accepted  # hygiene on
+    v = g.step(2.0)  # the scan is stale: no fail-safe stop while the zones are off ...
+    assert not any(n.kind == "fail_safe" for n in v.interventions)
+    level, message, _ = g.diagnostics(2.0)
+    assert level == 1 and message.endswith("scan zones disabled")
+    g.set_estop(True, 2.1)  # ... but the e-stop always acts
+    assert g.step(2.1).velocity.is_zero() and g.latched
+    g.set_estop(False, 2.2)
+    assert g.reset(2.2).accepted
+    assert g.set_zones_enabled(True, 2.3).accepted
+    feed_scan(g, 2.3, distance=0.25, ahead_only=True)
+    assert command(g, 2.3, vx=0.3)[1].velocity.vx == 0.0  # the zone acts again
+    toggles = [e for e in g.audit.tail if e["kind"] == "toggle"]
+    assert [e["enabled"] for e in toggles] == [False, True]
+    assert g.state(2.3)["zones_enabled"] is True
+
+
+def test_enabled_parameter_sets_and_toggles_the_zones():
+    import dataclasses
+
+    g = scan_gate(zones_enabled=False, time_before_collision=0.0)
+    assert not g.zones_enabled and g.scan_fault(0.0) == ""
+    _, v = command(g, 0.0, vx=0.3)  # no scan at all, zones off: drives
+    assert v.velocity.vx > 0.0
+    g.reconfigure(dataclasses.replace(g.config, zones_enabled=True), 0.05)
+    assert g.zones_enabled
+    assert command(g, 0.05, vx=0.3)[1].velocity.is_zero()  # no scan: fail safe again
+    assert any(e["kind"] == "toggle" and "parameter" in e["reason"] for e in g.audit.tail)
+
+
+def test_every_toggle_is_audited_even_without_a_change():
+    g = scan_gate()
+    g.set_zones_enabled(True, 0.0)
+    g.set_zones_enabled(True, 0.1)
+    reasons = [e["reason"] for e in g.audit.tail if e["kind"] == "toggle"]
+    assert len(reasons) == 2 and all("unchanged" in r for r in reasons)

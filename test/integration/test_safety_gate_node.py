@@ -336,3 +336,81 @@ def test_run_time_parameter_changes_are_validated(launch, probe, tmp_path):
         assert max(m.linear.x for m in g.out) <= 0.2 + 1e-9
     finally:
         agent.stop()
+
+
+def test_lock_topic_blocks_lower_priority_sources(launch, probe, tmp_path):
+    """A twist_mux lock from a real std_msgs/Bool publisher: true blocks the agent (priority
+    10 < 50) but not teleop (100); false lets the agent drive again."""
+    g = Gate(
+        launch,
+        probe,
+        tmp_path,
+        NO_SCAN,
+        "locks.names:=[pause]",
+        "locks.topics:=[agent/pause]",
+        "locks.priorities:=[50]",
+        "locks.timeouts:=[0.0]",
+        "max_linear_acceleration:=50.0",
+        "max_linear_deceleration:=50.0",
+    )
+    lock = probe.publisher(Bool, "agent/pause", profile(contract.AGENT_CMD_VEL))
+    probe.wait_for_subscribers(lock, timeout=WAIT)
+    agent = Stream(g.agent, twist(0.2))
+    try:
+        g.wait_output(lambda m: near(m.linear.x, 0.2), "the agent driving")
+        lock.publish(Bool(data=True))
+        g.wait_output(lambda m: m.linear.x == 0.0, "zero while the lock is engaged")
+        st = g.wait_state(lambda s: s["locks"]["pause"]["engaged"], "the lock in the state")
+        assert st["source"] is None
+        start = len(g.out)
+        time.sleep(0.5)  # the agent keeps sending 0.2 m/s: blocked
+        assert all(m.linear.x == 0.0 for m in g.out[start:])
+        teleop = Stream(g.teleop, twist(-0.1))
+        g.wait_output(lambda m: near(m.linear.x, -0.1), "teleop above the lock's priority")
+        teleop.stop()
+        lock.publish(Bool(data=False))
+        g.wait_output(lambda m: near(m.linear.x, 0.2), "the agent again once released")
+        g.wait_state(lambda s: not s["locks"]["pause"]["engaged"], "the lock released")
+    finally:
+        agent.stop()
+    events = [(e["kind"], e["reason"]) for e in g.audit()]
+    assert ("lock", "lock pause engaged") in events and ("lock", "lock pause released") in events
+
+
+def test_zones_enable_service_toggles_only_the_scan_zones(launch, probe, tmp_path):
+    """std_srvs/SetBool on safety/zones_enable: disabled, an obstacle in the stop zone no
+    longer stops the robot, but the e-stop still does; enabled again, the zone acts."""
+    g = Gate(
+        launch,
+        probe,
+        tmp_path,
+        "use_scan:=true",
+        "scan_timeout:=1.0",
+        "time_before_collision:=0.0",
+        "stop_publish_timeout:=5.0",
+    )
+    scan_pub = probe.publisher(LaserScan, contract.SCAN.name, profile(contract.SCAN))
+    probe.wait_for_subscribers(scan_pub, timeout=WAIT)
+    scans = Stream(scan_pub, scan(0.25), rate=10.0)  # inside the stop zone
+    agent = Stream(g.agent, twist(0.3))
+    try:
+        g.wait_state(lambda s: s["limits"]["zone"] == "stop", "stopped by the zone")
+        reply = g.call(SetBool, "safety/zones_enable", SetBool.Request(data=False))
+        assert reply.success and "disabled" in reply.message
+        g.wait_output(lambda m: near(m.linear.x, 0.3), "driving with the zones disabled")
+        assert g.state()["zones_enabled"] is False
+        g.estop.publish(Bool(data=True))
+        g.wait_output(lambda m: m.linear.x == 0.0, "the e-stop still acts")
+        g.estop.publish(Bool(data=False))
+        g.wait_state(lambda s: not s["estop"]["topic_input"], "stop input released")
+        assert g.call(Trigger, "safety/reset", Trigger.Request()).success
+        g.wait_output(lambda m: near(m.linear.x, 0.3), "driving again after the reset")
+        reply = g.call(SetBool, "safety/zones_enable", SetBool.Request(data=True))
+        assert reply.success and "enabled" in reply.message
+        g.wait_output(lambda m: m.linear.x == 0.0, "the zone acts again")
+        g.wait_state(lambda s: s["zones_enabled"] and s["limits"]["zone"] == "stop", "zone on")
+    finally:
+        agent.stop()
+        scans.stop()
+    toggles = [e["enabled"] for e in g.audit() if e["kind"] == "toggle"]
+    assert toggles == [False, True]

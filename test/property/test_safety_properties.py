@@ -6,6 +6,13 @@ irregular timing — the gate must never output anything over a limit or non-fin
 within `command_timeout` plus one ramp after the last command, and must not move while the
 e-stop is latched. Limits themselves are drawn too, so no property holds by accident of one
 configuration.
+
+The optional features are drawn as well, so none of them can break an invariant: zone debounce
+counts, velocity-dependent zones, a deadband, twist_mux locks (with lock inputs and silences
+among the events) and the zones toggle (switched on and off among the events, since disabling
+the scan zones must never switch off the e-stop, the limits, the watchdog or input hygiene).
+Ramp limits are checked on the smoother's state (`SafetyGate.output`); the published value must
+be that state with the deadband applied, nothing else.
 """
 
 from __future__ import annotations
@@ -16,8 +23,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synth_agent.core.safety import SafetyGate, SafetyGateConfig, SourcesConfig
-from synth_agent.core.safety_limits import Velocity
+from synth_agent.core.safety import (
+    LocksConfig,
+    SafetyGate,
+    SafetyGateConfig,
+    SourcesConfig,
+    VelocityZonesConfig,
+)
+from synth_agent.core.safety_limits import Velocity, apply_deadband
 
 pytestmark = pytest.mark.slow
 
@@ -31,11 +44,43 @@ component = st.one_of(
 )
 
 
+LOCKS = LocksConfig(
+    names=("pause", "heartbeat"),
+    topics=("pause", "heartbeat"),
+    priorities=(50, 255),
+    timeouts=(0.0, 0.3),
+)
+VELOCITY_ZONES = VelocityZonesConfig(
+    names=("forward", "backward"),
+    linear_min=(0.0, -2.0),
+    linear_max=(2.0, 0.0),
+    angular_min=(-4.0, -4.0),
+    angular_max=(4.0, 4.0),
+    stop_distance=(0.3, 0.05),
+    slowdown_distance=(0.6, 0.0),
+    limit_distance=(0.0, 0.2),
+)
+
+
 @st.composite
 def configs(draw) -> SafetyGateConfig:
     lin = draw(st.floats(0.05, 2.0))
     ang = draw(st.floats(0.1, 4.0))
+    deadband = draw(
+        st.one_of(
+            st.just((0.0, 0.0, 0.0)),
+            st.tuples(
+                st.floats(0.0, 0.9 * lin), st.floats(0.0, 0.9 * lin), st.floats(0.0, 0.9 * ang)
+            ),
+        )
+    )
     return SafetyGateConfig(
+        deadband_velocity=deadband,
+        zones_enabled=draw(st.booleans()),
+        zone_trigger_count=draw(st.integers(1, 3)),
+        zone_release_count=draw(st.integers(1, 3)),
+        locks=draw(st.sampled_from([LocksConfig(), LOCKS])),
+        velocity_zones=draw(st.sampled_from([VelocityZonesConfig(), VELOCITY_ZONES])),
         max_linear_velocity=lin,
         max_angular_velocity=ang,
         max_linear_acceleration=draw(st.floats(0.1, 5.0)),
@@ -74,6 +119,8 @@ event = st.one_of(
     st.tuples(st.just("estop"), st.booleans(), st.sampled_from(["topic", "service"])),
     st.tuples(st.just("reset")),
     st.tuples(st.just("tick")),
+    st.tuples(st.just("lock"), st.sampled_from(["pause", "heartbeat"]), st.booleans()),
+    st.tuples(st.just("toggle"), st.booleans()),
 )
 
 
@@ -99,6 +146,10 @@ def feed(g: SafetyGate, ev: tuple, now: float) -> bool:
         return True
     elif kind == "reset":
         g.reset(now)
+    elif kind == "lock":
+        g.on_lock(ev[1], ev[2], now)  # rejected (and counted) when locks are not configured
+    elif kind == "toggle":
+        g.set_zones_enabled(ev[1], now)
     return False
 
 
@@ -144,12 +195,18 @@ def test_no_output_exceeds_a_limit_or_is_non_finite(cfg, events):
         verdict = g.step(now) if stepped else g.tick(now)
         if verdict is None:
             continue
-        v = verdict.velocity
-        assert v.is_finite(), v
-        assert v.speed <= cfg.max_linear_velocity + EPS
-        assert abs(v.wz) <= cfg.max_angular_velocity + EPS
-        if not cfg.holonomic:
-            assert v.vy == 0.0
+        sent = verdict.velocity
+        v = g.output  # the smoother's state; what is published is it, deadbanded
+        assert sent == apply_deadband(v, cfg.deadband_velocity)
+        for x in (sent, v):
+            assert x.is_finite(), x
+            assert x.speed <= cfg.max_linear_velocity + EPS
+            assert abs(x.wz) <= cfg.max_angular_velocity + EPS
+            if not cfg.holonomic:
+                assert x.vy == 0.0
+        if verdict.source is not None and g.mux.locks:
+            floor = g.mux.lock_priority(now)
+            assert floor is None or g.mux.sources[verdict.source].priority >= floor
         dt = cfg.period if last_step is None else min(now - last_step, cfg.period)
         kinds = {n.kind for n in verdict.interventions}
         limits = (
@@ -167,7 +224,7 @@ def test_no_output_exceeds_a_limit_or_is_non_finite(cfg, events):
                 }
                 assert cuts, (axis, p, n, verdict.interventions)
         if g.latched:
-            assert v.is_zero() and verdict.mode == "estop"
+            assert v.is_zero() and sent.is_zero() and verdict.mode == "estop"
         prev, last_step = v, now
 
 
@@ -207,6 +264,7 @@ def test_output_reaches_zero_within_command_timeout_plus_one_ramp(cfg, commands,
     assert zero_at is not None and zero_at <= max(deadline, trace[0][0]) + EPS
     last = trace[-1][1]
     assert not last.publish and last.mode == "idle"
+    assert g.output.is_zero()  # the state too, not only the deadbanded output
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -223,9 +281,10 @@ def test_nothing_moves_while_the_estop_is_latched(cfg, events, press_via):
         now += gap * cfg.period
         if ev[0] == "reset" or (ev[0] == "estop" and not ev[1]):
             continue  # keep the latch for this property
-        feed(g, ev, now)
+        feed(g, ev, now)  # zone toggles and lock inputs included: neither unlatches
         assert g.latched
         assert g.step(now).velocity.is_zero()
+        assert g.output.is_zero()
         assert not g.on_gripper(0.5, now).accepted
 
 
