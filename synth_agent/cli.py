@@ -218,6 +218,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(args.command, args.out, args.timeout)
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from synth_agent.scenario_runner import main as scenarios_main
+
+    return scenarios_main(args.report, args.only, args.fast, args.out)
+
+
 def cmd_sim(args: argparse.Namespace) -> int:
     try:
         from synth_agent.sim.view import save_views
@@ -320,6 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo", help="folder for the run's outputs")
     demo.add_argument("--timeout", type=float, default=600.0, help="seconds for the plan")
     demo.set_defaults(func=cmd_demo)
+
+    sc = sub.add_parser("scenarios", help="the scenario suite in the simulator")
+    sc.add_argument("--report", metavar="OUT.json", help="write the per-scenario report here")
+    sc.add_argument("--only", metavar="NAME,...", help="run only these scenarios")
+    sc.add_argument("--fast", action="store_true", help="only the fast subset (CI)")
+    sc.add_argument("--out", default="demo/scenarios", help="folder for the graph's log")
+    sc.set_defaults(func=cmd_scenarios)
 
     sim = sub.add_parser("sim", help="simulator tools")
     sim.add_argument("--view", action="store_true", help="save camera and top-down PNGs")

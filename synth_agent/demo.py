@@ -48,6 +48,66 @@ def msg_class(type_name: str):
 
 
 @dataclass
+class Graph:
+    """The whole graph with the simulator as child processes, plus one rclpy node (own Context,
+    spun by the caller) to talk to it: shared by `synth-agent demo` and `synth-agent scenarios`,
+    so both start, wait for and stop the robot the same way."""
+
+    launcher: Any
+    context: Any
+    node: Any
+    executor: Any
+
+    @classmethod
+    def start(cls, log, say, name: str = "_synth_agent_demo") -> Graph | None:
+        """Start every node of graph.py (sim=True), node logs to `log`; None (after saying why)
+        when a node is not part of this build."""
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+
+        from synth_agent.graph import nodes
+        from synth_agent.launcher import Launcher
+        from synth_agent.nodes.entry import node_available
+
+        specs = nodes(sim=True)
+        missing = [s.name for s in specs if not node_available(s.executable)]
+        if missing:
+            say("demo", f"cannot run: not part of this build: {', '.join(missing)}")
+            return None
+        launcher = Launcher(specs, out=log, colour=False)
+        say("demo", f"starting {len(specs)} nodes with the simulator (logs: {log.name})")
+        launcher.start()
+        context = Context()
+        rclpy.init(context=context)
+        node = rclpy.create_node(name, context=context)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        return cls(launcher, context, node, executor)
+
+    def spin(self, timeout_s: float = 0.05) -> None:
+        self.executor.spin_once(timeout_sec=timeout_s)
+
+    def wait_ready(self, timeout_s: float = 90.0) -> bool:
+        """True once every started node is visible in the ROS graph."""
+
+        def visible() -> set[str]:
+            self.spin()
+            return {
+                (ns.rstrip("/") + "/" + n) for n, ns in self.node.get_node_names_and_namespaces()
+            }
+
+        return self.launcher.wait_ready(visible, timeout_s=timeout_s)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+        self.launcher.stop()
+
+
+@dataclass
 class Record:
     """Everything the demo saw, filled from ROS callbacks (one executor thread)."""
 
@@ -187,35 +247,21 @@ class Demo:
 
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> int:
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import SingleThreadedExecutor
         from rosbags.rosbag2 import StoragePlugin, Writer
         from rosbags.typesys import Stores, get_typestore
         from std_msgs.msg import String
 
-        from synth_agent.graph import nodes
-        from synth_agent.launcher import Launcher
-        from synth_agent.nodes.entry import node_available
         from synth_agent.nodes.qos import profile
 
         if self.out.exists():
             shutil.rmtree(self.out)
         (self.out / "logs").mkdir(parents=True)
-        specs = nodes(sim=True)
-        missing = [s.name for s in specs if not node_available(s.executable)]
-        if missing:
-            self.say("demo", f"cannot run: not part of this build: {', '.join(missing)}")
-            return 3
         log = open(self.out / "logs" / "graph.log", "w")  # noqa: SIM115 - closed below
-        launcher = Launcher(specs, out=log, colour=False)
-        self.say("demo", f"starting {len(specs)} nodes with the simulator (logs: {log.name})")
-        launcher.start()
-        context = Context()
-        rclpy.init(context=context)
-        node = rclpy.create_node("_synth_agent_demo", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
+        graph = Graph.start(log, self.say)
+        if graph is None:
+            log.close()
+            return 3
+        launcher, node, executor = graph.launcher, graph.node, graph.executor
         writer = Writer(self.out / "run_bag", version=9, storage_plugin=StoragePlugin.MCAP)
         writer.open()
         typestore = get_typestore(Stores.ROS2_KILTED)
@@ -252,16 +298,9 @@ class Demo:
             )  # fmt: skip
             pub = node.create_publisher(String, contract.COMMAND.name, profile(contract.COMMAND))
 
-            def visible():
-                executor.spin_once(timeout_sec=0.05)
-                return {
-                    (ns.rstrip("/") + "/" + n) for n, ns in node.get_node_names_and_namespaces()
-                }
-
-            if not launcher.wait_ready(visible, timeout_s=90):
+            if not graph.wait_ready():
                 self.say("demo", "the graph did not come up; see the log")
                 return 1
-            self.say("demo", "graph ready: " + ", ".join(c.spec.name for c in launcher.children))
             deadline = time.monotonic() + 30
             while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.1)
@@ -295,9 +334,7 @@ class Demo:
             self.write_outputs(verdict)
         finally:
             writer.close()
-            node.destroy_node()
-            rclpy.shutdown(context=context)
-            launcher.stop()
+            graph.close()
             log.close()
         self.say("demo", f"wrote {self.out}/: summary.json, trajectory.png, frames/, run_bag/")
         return code
