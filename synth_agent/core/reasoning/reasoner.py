@@ -296,7 +296,7 @@ class Reasoner:
         remembered = self._from_memory(text, norm)
         if remembered is not None:
             return self._confirmable(remembered, now)
-        exact = self._exact_motion(text)
+        exact = self._exact_motion(text) or self._approach_object(text, norm, now)
         if exact is not None:
             return self._confirmable(exact, now)
         # 6./7. Classifier, slots, world.
@@ -481,6 +481,14 @@ class Reasoner:
             target = m.places[-1] if "there" in norm and len(m.places) < 2 else m.places[-2]
             return self._decide(text, "plan", f"Going back to {_the(target)}.", "navigate",
                                 "memory", [{"skill": "navigate_to", "place": target}])  # fmt: skip
+        found = re.search(
+            r"\b(?:go|come|head|return|get)(?: back)? to where (?:you|we) "
+            r"(?:found|saw|spotted|left) (?:the |a |an |my |that )?(?P<what>.+?)"
+            r"(?: before| earlier)?$",
+            norm,
+        )
+        if found:
+            return self._where_seen(text, found.group("what"))
         if re.fullmatch(r"(?:please )?(?:put|set|place|drop|leave) (?:it|that|this|them) "
                         r"(?:down|here|there)(?: please)?", norm):  # fmt: skip
             if m.held is None and m.last_object is None:
@@ -489,6 +497,43 @@ class Reasoner:
             return self._decide(text, "plan", f"Putting the {m.held or m.last_object} down.",
                                 "place", "memory", [{"skill": "place"}])  # fmt: skip
         return None
+
+    def _where_seen(self, text: str, what: str) -> Decision:
+        """ "Go back to where you found the cup": the named place of the room the object was
+        last seen in (the scene keeps a memory of objects no longer in view)."""
+        words = set(re.findall(r"[a-z]+", what.lower())) - {"the", "a", "an", "my", "that", "it"}
+        seen = [
+            o for o in (self.scene.objects if self.scene is not None else [])
+            if words and words <= set(f"{o.colour or ''} {o.label}".lower().split())
+        ]  # fmt: skip
+        if not seen:
+            return self._decide(text, "clarify", f"I don't remember seeing {_the(what)}.",
+                                "navigate", "memory")  # fmt: skip
+        obj = max(seen, key=lambda o: o.last_seen)
+        room = self.places.room_at(obj.position.x, obj.position.y)
+        if room is None or room not in self.places.places:
+            return self._decide(text, "clarify", f"I saw {_the(what)}, but not in a room I can "
+                                "name. Where should I go?", "navigate", "memory")  # fmt: skip
+        say = f"Going back to {_the(room)}, where I saw {_the(what)}."
+        steps = [{"skill": "navigate_to", "place": room}]
+        return self._decide(text, "plan", say, "navigate", "memory", steps)
+
+    def _approach_object(self, text: str, norm: str, now: float) -> Decision | None:
+        """ "Approach the green box", "go to the red cup": a single clause whose goal is a known
+        object rather than a place becomes find + approach (a place name wins)."""
+        m = re.fullmatch(
+            r"(?:please |robot |can you |could you )*(?:approach|go (?:over |up )?to|"
+            r"drive (?:over |up )?to|move (?:over |up )?to|come (?:close )?to|get close to|"
+            r"go near|go next to|move next to)\s+(?P<what>[a-z ]+?)(?: please)?",
+            norm.strip(" .!?"),
+        )
+        if m is None or self.resolve_place(m.group("what")) is not None:
+            return None
+        obj = self.resolve_object(m.group("what"), now)
+        if obj is None or _is_person(obj):
+            return None
+        steps = [{"skill": "find", "object": obj}, {"skill": "approach", "object": obj}]
+        return self._decide(text, "plan", f"Going up to the {obj}.", "find", "rules", steps)
 
     def _exact_motion(self, text: str) -> Decision | None:
         parts = clauses(text)

@@ -177,8 +177,9 @@ def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
 _SAFETY = re.compile(
     r"\b(?:disable|deactivate|turn off|switch off|ignore|override|bypass|skip|remove|"
     r"circumvent|defeat|cheat|without|suspend|shut off|shut down|unlock|reset)\b"
-    r"[\w\s']{0,30}?\b(?:safety|safeties|safe|limits?|limiter|speed limit|collision|obstacle|"
-    r"bumpers?|e ?stop|emergency|estop|geofence|fence|watchdog|gate|sensors?|lidar|rules)\b"
+    r"[\w\s']{0,30}?\b(?:safety|safeties|safe|limits?|limiters?|speed limits?|collisions?|"
+    r"obstacles?|bumpers?|e ?stop|emergency|estop|geofence|fence|watchdog|gate|sensors?|lidar|"
+    r"rules?)\b"
     r"|\b(?:full|max|maximum|top) (?:speed|throttle|power)\b|\bas fast as\b|\bfaster than\b"
     r"|\b(?:run over|crash into|ram|ramming|hit|bump into|smash|collide with|attack|hurt|"
     r"injure|kill|push over|knock over|chase)\b"
