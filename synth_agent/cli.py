@@ -64,11 +64,15 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    watcher = GraphWatcher()
+    if launcher.refuse_if_running(watcher.node_names):
+        watcher.close()
+        return EXIT_UNAVAILABLE
     launcher.start()
     if not launcher.children:
         launcher.say("no node of this build could be started", colour="31")
+        watcher.close()
         return EXIT_UNAVAILABLE
-    watcher = GraphWatcher()
     try:
         ready = launcher.wait_ready(watcher.node_names, timeout_s=args.ready_timeout)
         while not launcher.stopping:

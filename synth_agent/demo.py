@@ -16,6 +16,7 @@ the task succeeded according to the simulator's ground truth (`core/outcome.py`)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import threading
@@ -76,28 +77,35 @@ class Graph:
             say("demo", f"cannot run: not part of this build: {', '.join(missing)}")
             return None
         launcher = Launcher(specs, out=log, colour=False)
-        say("demo", f"starting {len(specs)} nodes with the simulator (logs: {log.name})")
-        launcher.start()
         context = Context()
         rclpy.init(context=context)
         node = rclpy.create_node(name, context=context)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
-        return cls(launcher, context, node, executor)
+        graph = cls(launcher, context, node, executor)
+        clash = launcher.already_running(graph.visible)
+        if clash:
+            domain = os.environ.get("ROS_DOMAIN_ID", "0")
+            say("demo", f"cannot run: another graph is already on ROS_DOMAIN_ID={domain} "
+                f"({', '.join(sorted(clash))}); stop it or set another ROS_DOMAIN_ID")  # fmt: skip
+            node.destroy_node()
+            rclpy.shutdown(context=context)
+            return None
+        say("demo", f"starting {len(specs)} nodes with the simulator (logs: {log.name})")
+        launcher.start()
+        return graph
 
     def spin(self, timeout_s: float = 0.05) -> None:
         self.executor.spin_once(timeout_sec=timeout_s)
 
+    def visible(self) -> set[str]:
+        """Fully qualified names of the nodes in the ROS graph (spins once first)."""
+        self.spin()
+        return {(ns.rstrip("/") + "/" + n) for n, ns in self.node.get_node_names_and_namespaces()}
+
     def wait_ready(self, timeout_s: float = 90.0) -> bool:
         """True once every started node is visible in the ROS graph."""
-
-        def visible() -> set[str]:
-            self.spin()
-            return {
-                (ns.rstrip("/") + "/" + n) for n, ns in self.node.get_node_names_and_namespaces()
-            }
-
-        return self.launcher.wait_ready(visible, timeout_s=timeout_s)
+        return self.launcher.wait_ready(self.visible, timeout_s=timeout_s)
 
     def close(self) -> None:
         import rclpy

@@ -107,6 +107,33 @@ class Launcher:
             self.say(f"not part of this build yet: {', '.join(self.missing)}", colour="33")
         return self.children
 
+    def already_running(self, visible: Callable[[], set[str]], wait_s: float = 2.0) -> set[str]:
+        """Names of this graph's nodes that are already in the ROS graph (another synth_agent
+        on the same ROS_DOMAIN_ID and namespace). Two graphs on one domain answer each other's
+        commands and fight over one robot, so callers refuse to start. Discovery takes a
+        moment: the graph is watched for `wait_s` before answering."""
+        ns = normalize_namespace(self.namespace)
+        ours = {f"{ns}/{s.name}" for s in self.specs if node_available(s.executable)}
+        deadline = time.monotonic() + wait_s
+        clash: set[str] = set()
+        while time.monotonic() < deadline and not clash:
+            clash = ours & visible()
+            time.sleep(0.1)
+        return clash
+
+    def refuse_if_running(self, visible: Callable[[], set[str]], wait_s: float = 2.0) -> bool:
+        """Say so and return True when this graph is already running (see `already_running`)."""
+        clash = self.already_running(visible, wait_s)
+        if clash:
+            domain = os.environ.get("ROS_DOMAIN_ID", "0")
+            self.say(
+                f"another graph is already running on ROS_DOMAIN_ID={domain} "
+                f"({', '.join(sorted(clash))}); stop it, or use another ROS_DOMAIN_ID or "
+                "--namespace",
+                colour="31",
+            )
+        return bool(clash)
+
     def expected_names(self) -> set[str]:
         ns = normalize_namespace(self.namespace)
         return {f"{ns}/{c.spec.name}" for c in self.children}

@@ -127,3 +127,22 @@ def test_two_graphs_on_different_domains_do_not_see_each_other(tmp_path, domain_
         up_a.stop()
         up_b.stop()
         other.release()
+
+
+def test_a_second_graph_on_the_same_domain_refuses_to_start(tmp_path, domain_id):
+    first, _ = start_up(tmp_path, domain_id)
+    (tmp_path / "second").mkdir()
+    try:
+        ready_count(first)
+        second, tag = start_up(tmp_path / "second", domain_id)
+        code = second.proc.wait(30)
+        second.stop()
+        assert code == 3, second.output
+        assert f"another graph is already running on ROS_DOMAIN_ID={domain_id}" in second.output
+        assert re.search(
+            r"\(/(safety_gate|perception|motor_control|reasoning|voice)", second.output
+        )
+        assert not pids_with_env("SYNTH_AGENT_TEST_TAG", tag), "it must not start any node"
+        assert first.proc.poll() is None, "the running graph is left alone"
+    finally:
+        first.stop()
