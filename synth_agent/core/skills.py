@@ -443,17 +443,33 @@ class Find(Skill):
         self.sub: Skill | None = None
         self.to_visit: list[str] | None = None
         self.visited: list[str] = []
+        self.looked_back = False
+        self.look_back: Skill | None = None
 
     def budget_s(self, obs: Observation) -> float:
         return self.cfg.find_timeout_s
 
     def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
-        if obj is not None:
+        if obj is not None and obj.visible:
             self.abort()  # seen on the way: a delegated navigation must not drive on
             return self._halt(), SkillState(
                 "succeeded", f"found {self.query} ({obj.id})", say=f"I see the {self.query}."
             )
+        if obj is not None and not self.looked_back:
+            # Remembered but out of view: look where it was first; a full search only if it
+            # is not there any more (finding ends with the object in the camera's view).
+            self.looked_back = True
+            bearing = math.atan2(obj.position.y - obs.y, obj.position.x - obs.x)
+            angle = math.degrees(wrap(bearing - obs.yaw))
+            if abs(angle) > self.cfg.angle_tolerance_deg:
+                self.sub = self.look_back = Turn(self.cfg, angle)
+        if self.sub is not None and self.sub is self.look_back:
+            cmd, state = self.sub.step(obs, now)
+            if state.status == "running":
+                return cmd, RUNNING
+            self.sub = self.look_back = None  # not in view there: search as usual
+            return self._halt(), RUNNING
         if self.sub is None:
             self.sub = Turn(self.cfg, 360.0)
             # Rooms only once, nearest first: the operator's spot is not a place to search.

@@ -171,6 +171,35 @@ def test_approach_fails_for_an_object_never_seen():
     assert state.status == "failed" and "purple unicorn is not in the scene" in state.detail
 
 
+def test_find_looks_back_at_a_remembered_object_until_it_is_in_view():
+    # The cup was seen behind the robot (memory, not visible now): find turns towards it and
+    # succeeds only once the scene reports it visible again.
+    world = World([], x=0.0, y=0.0, yaw=0.0)
+    skill = Find(CFG, TWO_ROOMS_PLACES, "red cup")
+    remembered = parse_scene(
+        {
+            "stamp": 0.0,
+            "robot": {"x": 0.0, "y": 0.0, "yaw": 0.0},
+            "objects": [
+                {"id": "cup_1", "label": "cup", "colour": "red", "confidence": 0.9,
+                 "position": {"x": -2.0, "y": 0.0}, "distance": 2.0, "bearing": 3.14,
+                 "last_seen": 0.0, "visible": False}
+            ],
+        }
+    )  # fmt: skip
+    t, state = 0.0, None
+    while t < 30.0:
+        facing_it = abs(math.remainder(world.yaw - math.pi, 2 * math.pi)) < math.radians(20)
+        scene = _scene(t, ("cup", "red", -2.0, 0.0)) if facing_it else remembered
+        cmd, state = skill.step(world.obs(scene=scene), t)
+        world.apply(cmd, 0.05)
+        t += 0.05
+        if state.done:
+            break
+    assert state.status == "succeeded", state
+    assert abs(math.remainder(world.yaw - math.pi, 2 * math.pi)) < math.radians(20)
+
+
 def test_find_turns_then_fails_with_places_looked_at():
     world = World(TWO_ROOMS, x=1.0, y=1.5)
     skill = Find(CFG, TWO_ROOMS_PLACES, "red cup")
