@@ -35,6 +35,7 @@ from synth_agent.core import contract
 from synth_agent.core.config import load_config
 from synth_agent.core.motor import MotorControlConfig
 from synth_agent.core.safety import SafetyGateConfig
+from synth_agent.core.scenarios import speeds
 from synth_agent.nodes.qos import profile
 from synth_agent.paths import SOURCE_ROOT
 from synth_agent.testing import call_service, wait_until
@@ -121,20 +122,6 @@ class Robot:
     def speed_now(self) -> float:
         states = self.states()[-3:]
         return speeds(states)[-1][1] if len(states) >= 2 else 0.0
-
-
-def speeds(states: list[dict]) -> list[tuple[float, float, float]]:
-    """(time, linear speed, angular speed) between consecutive ground-truth messages."""
-    out = []
-    for a, b in zip(states[:-1], states[1:], strict=True):
-        dt = b["time"] - a["time"]
-        if dt <= 1e-6:
-            continue
-        ra, rb = a["robot"], b["robot"]
-        v = math.hypot(rb["x"] - ra["x"], rb["y"] - ra["y"]) / dt
-        w = abs(math.remainder(rb["yaw"] - ra["yaw"], 2 * math.pi)) / dt
-        out.append((b["time"], v, w))
-    return out
 
 
 def time_to_rest(states: list[dict], since: float, hold_s: float = 0.5) -> float:
