@@ -445,18 +445,28 @@ class Find(Skill):
         self.visited: list[str] = []
         self.looked_back = False
         self.look_back: Skill | None = None
+        self.facings = 0
 
     def budget_s(self, obs: Observation) -> float:
         return self.cfg.find_timeout_s
 
     def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
-        if obj is not None and obj.visible:
+        turning_to_it = self.look_back is not None and self.sub is self.look_back
+        if obj is not None and obj.visible and not turning_to_it:
             self.abort()  # seen on the way: a delegated navigation must not drive on
-            return self._halt(), SkillState(
-                "succeeded", f"found {self.query} ({obj.id})", say=f"I see the {self.query}."
-            )
-        if obj is not None and not self.looked_back:
+            bearing = math.atan2(obj.position.y - obs.y, obj.position.x - obs.x)
+            angle = math.degrees(wrap(bearing - obs.yaw))
+            # Seen while turning, it is near the image's edge and braking carries it out of
+            # view: face it (at most twice) so the search ends with the object in front.
+            if abs(angle) > FIND_FACING_DEG and self.facings < 2:
+                self.facings += 1
+                self.sub = self.look_back = Turn(self.cfg, angle)
+            else:
+                return self._halt(), SkillState(
+                    "succeeded", f"found {self.query} ({obj.id})", say=f"I see the {self.query}."
+                )
+        if obj is not None and not self.looked_back and not turning_to_it:
             # Remembered but out of view: look where it was first; a full search only if it
             # is not there any more (finding ends with the object in the camera's view).
             self.looked_back = True
@@ -464,7 +474,7 @@ class Find(Skill):
             angle = math.degrees(wrap(bearing - obs.yaw))
             if abs(angle) > self.cfg.angle_tolerance_deg:
                 self.sub = self.look_back = Turn(self.cfg, angle)
-        if self.sub is not None and self.sub is self.look_back:
+        if self.look_back is not None and self.sub is self.look_back:
             cmd, state = self.sub.step(obs, now)
             if state.status == "running":
                 return cmd, RUNNING
@@ -503,6 +513,8 @@ class Find(Skill):
         p = self.places.get(name)
         return (p.x, p.y)
 
+
+FIND_FACING_DEG = 15.0  # find turns to face an object seen further off-centre than this
 
 FOLLOW_KI = 0.4  # 1/s^2: integral gain of follow's gap
 

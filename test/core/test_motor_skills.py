@@ -200,6 +200,22 @@ def test_find_looks_back_at_a_remembered_object_until_it_is_in_view():
     assert abs(math.remainder(world.yaw - math.pi, 2 * math.pi)) < math.radians(20)
 
 
+def test_find_faces_an_object_first_seen_off_centre():
+    # Visible at 35 degrees to the left: find turns to face it before it succeeds.
+    world = World([], x=0.0, y=0.0, yaw=0.0)
+    skill = Find(CFG, TWO_ROOMS_PLACES, "red cup")
+    cup = (math.cos(math.radians(35)) * 2.0, math.sin(math.radians(35)) * 2.0)
+    t, state = 0.0, None
+    while t < 20.0:
+        cmd, state = skill.step(world.obs(scene=_scene(t, ("cup", "red", *cup))), t)
+        world.apply(cmd, 0.05)
+        t += 0.05
+        if state.done:
+            break
+    assert state.status == "succeeded", state
+    assert abs(math.degrees(world.yaw) - 35.0) <= 15.0
+
+
 def test_find_turns_then_fails_with_places_looked_at():
     world = World(TWO_ROOMS, x=1.0, y=1.5)
     skill = Find(CFG, TWO_ROOMS_PLACES, "red cup")
