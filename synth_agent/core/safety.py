@@ -161,6 +161,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from synth_agent.core.geometry import yaw_from_quaternion  # noqa: F401 - re-exported
 from synth_agent.core.safety_arm import JointLimit, Trajectory, check_gripper, check_trajectory
 from synth_agent.core.safety_audit import AuditLog
 from synth_agent.core.safety_limits import (
@@ -579,11 +580,6 @@ class Verdict:
     mode: str  # idle | driving | stopping | estop
     source: str | None
     interventions: tuple[Intervention, ...] = ()
-
-
-def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:
-    """Heading (rad) of an orientation quaternion about +z."""
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 # ---------------------------------------------------------------------------------------------

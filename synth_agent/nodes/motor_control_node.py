@@ -35,6 +35,7 @@ from std_msgs.msg import Float64, String
 from std_srvs.srv import Trigger
 
 from synth_agent.core import contract
+from synth_agent.core.geometry import yaw_from_quaternion
 from synth_agent.core.motor import Command, MotorControlConfig, Observation
 from synth_agent.core.places import PlacesError, load_places
 from synth_agent.core.plan_executor import PlanExecutor, Tick
@@ -148,10 +149,6 @@ def make_navigator(node: Node, cfg: MotorControlConfig) -> Navigator | None:
     return navigator
 
 
-def yaw_of(q) -> float:
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-
-
 class MotorControlNode(Node):
     def __init__(self) -> None:
         super().__init__("motor_control")
@@ -231,7 +228,8 @@ class MotorControlNode(Node):
             return
         with self._lock:
             o = self._obs
-            o.x, o.y, o.yaw = p.position.x, p.position.y, yaw_of(p.orientation)
+            q = p.orientation
+            o.x, o.y, o.yaw = p.position.x, p.position.y, yaw_from_quaternion(q.x, q.y, q.z, q.w)
             o.v, o.w = t.linear.x, t.angular.z
             self._odom_seen = True
 

@@ -41,6 +41,7 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
 from synth_agent.core import contract
+from synth_agent.core.geometry import yaw_from_quaternion
 from synth_agent.core.perception import (
     Frame,
     Intrinsics,
@@ -127,10 +128,6 @@ def to_depth_m(msg: Image, scale: float) -> np.ndarray:
     raise ImageError(f"encoding {msg.encoding!r} is not a depth image")
 
 
-def yaw_of(q) -> float:
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-
-
 class PerceptionNode(Node):
     def __init__(self) -> None:
         super().__init__("perception")
@@ -199,7 +196,8 @@ class PerceptionNode(Node):
 
     def _on_odom(self, msg: Odometry) -> None:
         p = msg.pose.pose
-        self._robot = (p.position.x, p.position.y, yaw_of(p.orientation))
+        q = p.orientation
+        self._robot = (p.position.x, p.position.y, yaw_from_quaternion(q.x, q.y, q.z, q.w))
 
     def _on_image(self, msg: Image) -> None:
         self.received += 1
