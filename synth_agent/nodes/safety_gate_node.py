@@ -275,10 +275,11 @@ class SafetyGateNode(Node):
         was = self.gate.latched
         self.gate.set_estop(stop, now, via)
         if self.gate.latched and not was:
-            self.get_logger().error(f"E-STOP latched via {via}")
+            # The zero goes out first: logging (console + /rosout) costs more than the publish.
             self._publish(self.gate.step(now))
             if self.config.arm.joint_names:
                 self.arm_pub.publish(JointTrajectory(joint_names=list(self.config.arm.joint_names)))
+            self.get_logger().error(f"E-STOP latched via {via}")
         self._publish_state()
 
     def _on_estop(self, msg: Bool) -> None:
