@@ -8,6 +8,8 @@
     synth-agent bench NAME [ARGS...]
     synth-agent eval FILE.jsonl --report OUT.json [--open-world] [--part eval|train] [--generator G]
     synth-agent serve [--host 127.0.0.1] [--port N] [--model NAME|DIR] [--quantization Q]
+    synth-agent record OUT [--duration S] [--topics T,...] [--images] [--namespace NS]
+    synth-agent play BAG [--rate R] [--topics T,...] [--namespace NS] [--delay S]
 
 Every subcommand applies the safe middleware defaults (discovery on localhost unless the user
 set ROS_AUTOMATIC_DISCOVERY_RANGE) before rclpy starts.
@@ -305,6 +307,110 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _RosSession:
+    """An rclpy context, one node and an executor for a CLI command; SIGTERM acts like Ctrl-C."""
+
+    def __init__(self, name: str, namespace: str = "") -> None:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
+
+        self.context = Context()
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        ns = normalize_namespace(namespace)
+        self.node = rclpy.create_node(name, namespace=ns or None, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin(self, seconds: float) -> None:
+        self.executor.spin_once(timeout_sec=max(0.0, seconds))
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from synth_agent import bag
+    from synth_agent.core import contract
+
+    try:
+        topics = bag.select(args.topics.split(",") if args.topics else None, args.images)
+        rec = bag.Recorder(
+            Path(args.out),
+            namespace=args.namespace or "",
+            min_gap_s={contract.IMAGE_ANNOTATED.name: 0.0 if args.images else 5.0},
+        )
+    except (ValueError, FileExistsError) as e:
+        print(f"record: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    ros = _RosSession("_synth_agent_record")
+    for topic in topics:
+        rec.add(ros.node, topic)
+    print(f"record: {len(topics)} topics to {args.out} (Ctrl-C to stop)", flush=True)
+    start = last = time.monotonic()
+    try:
+        while args.duration <= 0 or time.monotonic() - start < args.duration:
+            ros.spin(0.1)
+            if time.monotonic() - last >= 5.0:
+                last = time.monotonic()
+                print(f"record: {sum(rec.counts.values())} messages", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rec.close()
+        ros.close()
+    for name, n in sorted(rec.counts.items()):
+        if n:
+            print(f"  {name}: {n}")
+    print(f"record: {sum(rec.counts.values())} messages in {args.out}", flush=True)
+    return EXIT_OK
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from synth_agent import bag
+
+    try:
+        wanted = None
+        if args.topics:
+            wanted = [bag.resolve(t.lstrip("/")) if not t.startswith("/") else t
+                      for t in args.topics.split(",")]  # fmt: skip
+        messages = bag.read(Path(args.bag), wanted)
+    except Exception as e:  # noqa: BLE001 - rosbags raises its own errors for a bad bag
+        print(f"play: cannot read {args.bag}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    if not messages:
+        print(f"play: no messages in {args.bag}" + (f" on {args.topics}" if args.topics else ""))
+        return EXIT_FAILED
+    ros = _RosSession("_synth_agent_play")
+    span = (messages[-1].time_ns - messages[0].time_ns) / 1e9
+    print(f"play: {len(messages)} messages, {span:.1f} s at rate {args.rate}", flush=True)
+    try:
+        deadline = time.monotonic() + args.delay  # let subscribers discover the publishers
+        sent = 0
+        while time.monotonic() < deadline:
+            ros.spin(0.05)
+        sent = bag.play(ros.node, messages, args.rate, args.namespace or "", spin=ros.spin)
+        end = time.monotonic() + 0.5  # reliable messages still in flight
+        while time.monotonic() < end:
+            ros.spin(0.05)
+    except KeyboardInterrupt:
+        print("play: interrupted", flush=True)
+        return EXIT_FAILED
+    except ValueError as e:
+        print(f"play: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        ros.close()
+    print(f"play: published {sent} messages", flush=True)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synth-agent", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -367,6 +473,22 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     srv.add_argument("--threads", type=int, default=1)
     srv.set_defaults(func=cmd_serve)
+
+    rec = sub.add_parser("record", help="record contract topics to a rosbag2 (MCAP) folder")
+    rec.add_argument("out", help="bag folder to create")
+    rec.add_argument("--duration", type=float, default=0.0, help="seconds; 0 = until Ctrl-C")
+    rec.add_argument("--topics", help="comma-separated contract topics (default: all but images)")
+    rec.add_argument("--images", action="store_true", help="also the camera streams (large)")
+    rec.add_argument("--namespace", default="", help="the robot's namespace")
+    rec.set_defaults(func=cmd_record)
+
+    play = sub.add_parser("play", help="publish a recorded bag with its original timing")
+    play.add_argument("bag", help="bag folder (rosbag2, MCAP or SQLite 3)")
+    play.add_argument("--rate", type=float, default=1.0, help="speed factor")
+    play.add_argument("--topics", help="comma-separated topics to play (default: all)")
+    play.add_argument("--namespace", default="", help="move contract topics to this namespace")
+    play.add_argument("--delay", type=float, default=1.0, help="seconds for discovery first")
+    play.set_defaults(func=cmd_play)
     return parser
 
 

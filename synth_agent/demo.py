@@ -40,14 +40,6 @@ RECORDED = [
 ]  # fmt: skip
 
 
-def msg_class(type_name: str):
-    """'std_msgs/msg/String' -> the rclpy message class."""
-    import importlib
-
-    pkg, _, name = type_name.split("/")
-    return getattr(importlib.import_module(f"{pkg}.msg"), name)
-
-
 @dataclass
 class Graph:
     """The whole graph with the simulator as child processes, plus one rclpy node (own Context,
@@ -255,10 +247,9 @@ class Demo:
 
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> int:
-        from rosbags.rosbag2 import StoragePlugin, Writer
-        from rosbags.typesys import Stores, get_typestore
         from std_msgs.msg import String
 
+        from synth_agent.bag import Recorder, msg_class
         from synth_agent.nodes.qos import profile
 
         if self.out.exists():
@@ -270,29 +261,12 @@ class Demo:
             log.close()
             return 3
         launcher, node, executor = graph.launcher, graph.node, graph.executor
-        writer = Writer(self.out / "run_bag", version=9, storage_plugin=StoragePlugin.MCAP)
-        writer.open()
-        typestore = get_typestore(Stores.ROS2_KILTED)
+        # Annotated images are ~1 MB each: keep one every 5 s, everything else whole.
+        recorder = Recorder(self.out / "run_bag", min_gap_s={contract.IMAGE_ANNOTATED.name: 5.0})
         code = 1
         try:
             for topic in RECORDED:
-                conn = writer.add_connection(topic.name if topic.name.startswith("/")
-                                             else "/" + topic.name, topic.msg_type,
-                                             typestore=typestore)  # fmt: skip
-
-                # Annotated images are ~1 MB each: keep one every 5 s, everything else whole.
-                min_gap_ns = 5_000_000_000 if topic is contract.IMAGE_ANNOTATED else 0
-                last_ns = [0]
-
-                def write(data, conn=conn, min_gap_ns=min_gap_ns, last_ns=last_ns):
-                    now_ns = time.time_ns()
-                    if now_ns - last_ns[0] >= min_gap_ns:
-                        last_ns[0] = now_ns
-                        writer.write(conn, now_ns, data)
-
-                node.create_subscription(
-                    msg_class(topic.msg_type), topic.name, write, profile(topic), raw=True
-                )
+                recorder.add(node, topic)
             handlers = [
                 (contract.PLAN, self.on_plan), (contract.STATUS, self.on_status),
                 (contract.FEEDBACK, self.on_feedback), (contract.SAFETY_STATE, self.on_safety),
@@ -341,7 +315,7 @@ class Demo:
             self.say("demo", ("SUCCESS: " if verdict.success else "FAILED: ") + verdict.reason)
             self.write_outputs(verdict)
         finally:
-            writer.close()
+            recorder.close()
             graph.close()
             log.close()
         self.say("demo", f"wrote {self.out}/: summary.json, trajectory.png, frames/, run_bag/")
