@@ -1,0 +1,137 @@
+"""The map and the scan matcher, on scans rendered by the simulator itself."""
+
+from __future__ import annotations
+
+import math
+
+import mujoco
+import numpy as np
+import pytest
+
+from synth_agent.core.localization import (
+    Localizer,
+    LocalizerConfig,
+    OccupancyMap,
+    compose,
+    inverse,
+    match_scan,
+    scan_points,
+)
+from synth_agent.paths import SOURCE_ROOT
+from synth_agent.sim.occupancy import render
+from test.core._sim import make_sim
+
+MAP = SOURCE_ROOT / "config" / "map.yaml"
+LIDAR_OFFSET = (-0.05, 0.0, 0.0)  # robot.xml: the lidar site sits 5 cm behind the base centre
+POSES = [  # one in every room, some facing furniture, some facing a doorway
+    (2.8, 2.0, math.pi), (7.0, 2.5, -math.pi / 2), (3.0, 6.0, math.pi), (8.0, 5.6, math.pi / 2),
+    (5.0, 4.0, 0.0), (6.2, 1.5, -math.pi / 2), (3.8, 1.2, 0.7),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sim():
+    s = make_sim(lidar_noise_m=0.005)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return OccupancyMap.load(MAP)
+
+
+def scan_at(sim, pose) -> np.ndarray:
+    """The simulator's lidar end points (base frame) with the robot placed at `pose`."""
+    sim.world.set_robot_pose(*pose)
+    mujoco.mj_forward(sim.world.model, sim.world.data)
+    g = sim.lidar.geometry
+    return scan_points(sim.scan(), g.angle_min, g.angle_increment, g.range_min, g.range_max,
+                       LIDAR_OFFSET)  # fmt: skip
+
+
+def test_committed_map_is_the_simulator_rendered_afresh(sim, grid):
+    fresh = render(sim.world)
+    assert (fresh.resolution, fresh.origin_x, fresh.origin_y) == (
+        grid.resolution, grid.origin_x, grid.origin_y,
+    )  # fmt: skip
+    assert np.array_equal(fresh.occupied, grid.occupied), (
+        "config/map.yaml is stale: run `python -m synth_agent.sim.occupancy`"
+    )
+
+
+def test_map_round_trips_through_map_server_files(grid, tmp_path):
+    grid.save(tmp_path / "m.yaml")
+    again = OccupancyMap.load(tmp_path / "m.yaml")
+    assert np.array_equal(again.occupied, grid.occupied)
+    assert again.occupied.any() and not again.occupied.all()
+    # Row 0 is the bottom: the south wall (y = 0) is near row 0, i.e. at y ≈ origin + margin.
+    row = int((0.0 - grid.origin_y) / grid.resolution)
+    assert grid.occupied[row, grid.shape[1] // 2]
+
+
+@pytest.mark.parametrize("pose", POSES)
+def test_matcher_recovers_a_drifted_pose(sim, grid, pose):
+    from synth_agent.core.localization import LikelihoodField
+
+    points = scan_at(sim, pose)
+    cfg = LocalizerConfig()
+    prior = (pose[0] + 0.12, pose[1] - 0.08, pose[2] + math.radians(3))
+    m = match_scan(LikelihoodField(grid, cfg.max_distance_m), points, prior, cfg)
+    assert m.accepted, m.reason
+    assert math.hypot(m.pose[0] - pose[0], m.pose[1] - pose[1]) < 0.02, (m, pose)
+    assert abs(math.degrees(m.pose[2] - pose[2])) < 0.5, (m, pose)
+
+
+def test_localizer_converges_to_the_true_pose_from_drifted_odometry(sim, grid):
+    truth = POSES[0]
+    # Odometry believes the robot is 15 cm and 4° off (and odom == map at start).
+    odom = (truth[0] - 0.15, truth[1] + 0.05, truth[2] - math.radians(4))
+    loc = Localizer(grid)
+    points = scan_at(sim, truth)
+    for _ in range(10):
+        m = loc.update(odom, points)
+        assert m.accepted, m.reason
+    est = loc.map_pose(odom)
+    assert math.hypot(est[0] - truth[0], est[1] - truth[1]) < 0.02
+    assert abs(math.degrees(est[2] - truth[2])) < 0.5
+    # The correction then holds for a nearby odometry pose (the robot moved 0.5 m ahead).
+    step = (0.5, 0.0, 0.0)
+    moved_truth = compose(truth, step)
+    moved_est = loc.map_pose(compose(odom, step))
+    assert math.hypot(moved_est[0] - moved_truth[0], moved_est[1] - moved_truth[1]) < 0.03
+
+
+def test_bad_scans_are_refused_and_leave_the_correction_alone(sim, grid):
+    loc = Localizer(grid)
+    empty = np.zeros((0, 2))
+    m = loc.update((2.8, 2.0, math.pi), empty)
+    assert not m.accepted and "scan points" in m.reason
+    # A scan taken in the kitchen, claimed in the bedroom: nothing fits, nothing changes.
+    points = scan_at(sim, POSES[0])
+    m = loc.update(POSES[2], points)
+    assert not m.accepted, m
+    assert loc.correction == (0.0, 0.0, 0.0)
+    assert loc.rejected == 2 and loc.accepted == 0
+
+
+def test_scan_points_drop_invalid_ranges():
+    ranges = np.array([1.0, np.inf, -np.inf, np.nan, 0.01, 2.0])
+    pts = scan_points(ranges, 0.0, math.pi / 2, 0.1, 8.0)
+    assert pts.shape == (2, 2)
+    np.testing.assert_allclose(pts[0], [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(pts[1], [0.0, 2.0], atol=1e-9)  # index 5: 5 × 90° = 90°
+
+
+def test_compose_and_inverse_are_consistent():
+    a = (1.0, -2.0, 0.7)
+    ident = compose(a, inverse(a))
+    assert all(abs(v) < 1e-12 for v in ident)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"gain": 0.0}, {"max_distance_m": math.nan}, {"min_points": 2}, {"damping": -1.0}]
+)
+def test_config_refuses_bad_values(kwargs):
+    with pytest.raises(ValueError):
+        LocalizerConfig(**kwargs)
