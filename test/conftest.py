@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 
 import pytest
 
 from synth_agent.env import apply_safe_defaults
-from synth_agent.testing import DomainLease, NodeProcess, Probe, clean_stale_shm, ros_env
+from synth_agent.testing import (
+    DomainLease,
+    NodeProcess,
+    Probe,
+    clean_stale_shm,
+    pids_with_env,
+    ros_env,
+)
 
 apply_safe_defaults()
 # Anything in the test process that reaches ROS without the fixtures still gets a private domain.
@@ -17,9 +26,14 @@ os.environ["ROS_DOMAIN_ID"] = str(_SESSION_DOMAIN.domain_id)
 
 @pytest.fixture
 def domain_id():
-    """A ROS_DOMAIN_ID held by this test alone; Fast DDS leftovers are removed afterwards."""
+    """A ROS_DOMAIN_ID held by this test alone; Fast DDS leftovers are removed afterwards, and
+    so is any process still running on it (a node orphaned when its launcher was killed would
+    otherwise haunt the next test that leases the same id)."""
     lease = DomainLease()
     yield lease.domain_id
+    for pid in pids_with_env("ROS_DOMAIN_ID", str(lease.domain_id)):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     lease.release()
     clean_stale_shm()
 

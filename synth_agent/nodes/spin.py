@@ -2,7 +2,8 @@
 
 rclpy's own SIGINT/SIGTERM handlers shut the context down *before* control returns to us, so a
 node could no longer publish its last message (the gate's final zero, motor control's stop).
-We therefore turn them off and turn both signals into KeyboardInterrupt in the main thread:
+We therefore turn them off: while the node is being built both signals raise KeyboardInterrupt
+(a model load can be interrupted), and once it spins they set a flag the spin loop checks:
 spinning stops, the node's `close()` runs while the context is still valid, and only then is
 the node destroyed and rclpy shut down. Ctrl-C and `kill` both exit with status 0. Python runs
 signal handlers only between bytecodes, so the executor is spun in short slices.
@@ -11,6 +12,7 @@ signal handlers only between bytecodes, so the executor is spun in short slices.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable
 
 import rclpy
@@ -33,9 +35,14 @@ def spin_node(factory: Callable[[], Node], args: list[str] | None = None, thread
         node = factory()
         executor = MultiThreadedExecutor(threads) if threads > 1 else SingleThreadedExecutor()
         executor.add_node(node)
-        # spin_once with a wall-clock timeout, not spin(): the wait returns at least every
-        # 0.1 s, so a signal is handled even when no timer fires (sim time with /clock gone).
-        while rclpy.ok():
+        # Once spinning, a signal only sets a flag: raised inside rclpy's C++ code (taking a
+        # message), KeyboardInterrupt comes out as a RuntimeError and the node dies with a
+        # traceback instead of closing. spin_once with a wall-clock timeout, not spin(): the
+        # wait returns at least every 0.1 s, so the flag is seen even when no timer fires.
+        stopping = threading.Event()
+        signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+        while rclpy.ok() and not stopping.is_set():
             executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
