@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libosmesa6 libegl1 libgl1-mesa-dri espeak-ng
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 
-.PHONY: setup system-deps test lint demo up lock clean
+.PHONY: setup system-deps test lint demo up lock readme clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,9 @@ up: setup
 # requirements.txt is the frozen .venv: add a package with
 #   .venv/bin/pip install -c requirements.txt NAME==VERSION   (--no-deps where requirements.in says)
 # then `make lock`, and check a fresh clone with `make setup`.
+readme: setup
+	$(BIN)/python tools/gen_readme_tables.py
+
 lock:
 	$(BIN)/pip freeze --all | $(PYTHON) tools/lock.py > requirements.txt
 

@@ -1,5 +1,6 @@
-"""ament_python build script: installs the package, its launch/ and config/ files and one console
-script per node, so `ros2 run synth_agent <node>` and `.venv/bin/<node>` start the same code."""
+"""ament_python build script: installs the package, its launch/, config/ and worlds/ files and
+one console script per node, so `ros2 run synth_agent <node>` and `.venv/bin/<node>` start the
+same code."""
 
 from glob import glob
 
@@ -17,7 +18,8 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.pgm")),
+        (f"share/{PACKAGE}/worlds", glob("worlds/*.sdf")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,

@@ -26,6 +26,13 @@ NODE_NAMES: tuple[str, ...] = (
 )
 
 
+# The embedded simulator is a world of its own: its /clock belongs to its robot. With the sim,
+# every node reads (and the sim publishes) the clock as `clock` relative to the namespace, so two
+# simulated robots on one domain never hear each other's time; without a namespace this is
+# plain /clock. A Gazebo or hardware graph keeps the global /clock of its one world.
+SIM_REMAPS: tuple[tuple[str, str], ...] = (("/clock", "clock"),)
+
+
 # Where each node's config dataclass lives ("module:Class"), for tools and the test that checks
 # config/<node>.yaml against the dataclass defaults. Imported lazily: a node may not be built.
 CONFIG_CLASSES: dict[str, str] = {
@@ -108,6 +115,7 @@ def nodes(
                 name=name,
                 executable=name,
                 params_files=_own_params(name) + extra,
+                remaps=SIM_REMAPS if sim else (),
                 parameters=parameters,
                 sim_only=name == "sim",
                 critical=name == "safety_gate",

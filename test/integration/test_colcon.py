@@ -69,7 +69,10 @@ def test_install_has_launch_config_marker_and_node_scripts(workspace):
     ws, _ = workspace
     share = ws / "install" / "synth_agent" / "share"
     assert (share / "ament_index" / "resource_index" / "packages" / "synth_agent").is_file()
-    for rel in ["launch/agent.launch.py", "launch/sim.launch.py", "package.xml"]:
+    for rel in [
+        "launch/agent.launch.py", "launch/sim.launch.py", "launch/gazebo.launch.py", "package.xml",
+        "worlds/apartment.sdf", "config/gz_bridge.yaml", "config/map.yaml", "config/map.pgm",
+    ]:  # fmt: skip
         assert (share / "synth_agent" / rel).is_file(), rel
     configs = {p.name for p in (SOURCE_ROOT / "config").glob("*.yaml")}
     assert configs and configs <= {p.name for p in (share / "synth_agent" / "config").iterdir()}

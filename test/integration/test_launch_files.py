@@ -37,3 +37,36 @@ def test_launch_file_starts_the_graph_nodes(name, sim):
     opaque = next(e for e in description.entities if isinstance(e, OpaqueFunction))
     launched = opaque.execute(context)
     assert [n.node_executable for n in launched] == [s.executable for s in nodes(sim=sim)]
+
+
+def _have_ros_gz() -> bool:
+    if not HAVE_LAUNCH:
+        return False
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        get_package_share_directory("ros_gz_sim")
+        get_package_share_directory("ros_gz_bridge")
+    except (ImportError, LookupError, OSError):  # OSError: no AMENT_PREFIX_PATH
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _have_ros_gz(), reason="needs ros_gz_sim and ros_gz_bridge (Gazebo)")
+def test_gazebo_launch_file_starts_bridge_and_robot_graph():
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch_ros.actions import Node
+
+    from launch import LaunchContext
+
+    module = runpy.run_path(str(SOURCE_ROOT / "launch" / "gazebo.launch.py"))
+    description = module["generate_launch_description"]()
+    context = LaunchContext()
+    for entity in description.entities:
+        if isinstance(entity, DeclareLaunchArgument):
+            entity.visit(context)
+    opaque = next(e for e in description.entities if isinstance(e, OpaqueFunction))
+    launched = [a for a in opaque.execute(context) if isinstance(a, Node)]
+    assert [n.node_executable for n in launched] == ["parameter_bridge"] + [
+        s.executable for s in nodes(sim=False)
+    ]
