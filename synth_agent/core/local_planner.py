@@ -134,12 +134,13 @@ def route_length(start: Point, route: list[Point]) -> float:
     return total
 
 
-def scan_points(obs: Observation, max_range: float) -> np.ndarray:
-    """Valid scan returns as an (N, 2) array of points in the robot frame."""
+def scan_points(obs: Observation, max_range: float, lidar_x: float = 0.0) -> np.ndarray:
+    """Valid scan returns as an (N, 2) array of points in the robot frame; the lidar sits
+    `lidar_x` ahead of the base origin (negative: behind it), facing forward."""
     r = np.asarray(obs.ranges, dtype=float)
     a = np.asarray(obs.angles, dtype=float)
     ok = np.isfinite(r) & (r > 0.01) & (r < max_range)
-    return np.stack([r[ok] * np.cos(a[ok]), r[ok] * np.sin(a[ok])], axis=1)
+    return np.stack([lidar_x + r[ok] * np.cos(a[ok]), r[ok] * np.sin(a[ok])], axis=1)
 
 
 def free_distances(points: np.ndarray, headings: np.ndarray, radius: float) -> np.ndarray:
@@ -188,6 +189,71 @@ def choose_heading(
     return Steer(float(headings[best]), float(free[best]), False)
 
 
+# Yielding to people who walk into the path. Static obstacles (a person standing included) are
+# the scan's business; a walker is not, because the scan only says where someone *is*: the
+# planner squeezes past legs that then step into the robot. So people moving faster than
+# WALKER_MPS (from the scene's person tracks) are predicted ahead at constant velocity and the
+# robot's speed is chosen so that nobody comes within YIELD_KEEP_M (centre to centre) over the
+# next YIELD_HORIZON_S: go on as planned, else stop (turning allowed), else back away.
+WALKER_MPS = 0.1
+YIELD_KEEP_M = 0.75
+YIELD_HORIZON_S = 3.0
+YIELD_BACK_MPS = 0.15
+YIELD_MAX_WAIT_S = 20.0  # then the progress watch takes over again (someone pacing for ever)
+PERSON_FRESH_S = 1.0  # person tracks older than this are not predicted
+
+
+class PeopleWatch:
+    """Velocities of the scene's person tracks (low-passed, from successive sightings) and the
+    closest approach of each to the robot for a given speed along its heading."""
+
+    def __init__(self) -> None:
+        self._tracks: dict[str, tuple[float, float, float, float, float]] = {}  # t, x, y, vx, vy
+
+    def walkers(self, obs: Observation, now: float) -> list[tuple[float, float, float, float]]:
+        """(x, y, vx, vy) of the people seen lately who are walking."""
+        out = []
+        if obs.scene is None:
+            return out
+        for o in obs.scene.objects:
+            if o.label != "person" or now - o.last_seen > PERSON_FRESH_S:
+                continue
+            x, y, t = o.position.x, o.position.y, o.last_seen
+            old = self._tracks.get(o.id)
+            vx = vy = 0.0
+            if old is not None:
+                t0, x0, y0, vx, vy = old
+                if t - t0 > 1e-3:
+                    k = 0.4
+                    vx = (1 - k) * vx + k * (x - x0) / (t - t0)
+                    vy = (1 - k) * vy + k * (y - y0) / (t - t0)
+                else:
+                    x, y, t = x0, y0, t0
+            self._tracks[o.id] = (t, x, y, vx, vy)
+            if math.hypot(vx, vy) > WALKER_MPS:
+                # Where the person is now, from where they were last seen.
+                dt = max(now - t, 0.0)
+                out.append((x + vx * dt, y + vy * dt, vx, vy))
+        return out
+
+
+def closest_approach(
+    robot: tuple[float, float, float], v: float, people: list[tuple[float, float, float, float]]
+) -> float:
+    """Smallest centre-to-centre distance to any of `people` (x, y, vx, vy) over the yield
+    horizon, the robot driving at `v` along its heading and the people keeping their velocity."""
+    if not people:
+        return math.inf
+    t = np.linspace(0.0, YIELD_HORIZON_S, 13)
+    rx, ry, yaw = robot
+    px = rx + v * math.cos(yaw) * t
+    py = ry + v * math.sin(yaw) * t
+    best = math.inf
+    for x, y, vx, vy in people:
+        best = min(best, float(np.hypot(x + vx * t - px, y + vy * t - py).min()))
+    return best
+
+
 class GoalSeeker:
     """Drives through waypoints with the local planner, watching for lack of progress and
     recovering (back off, rotate, retry) before failing. The last waypoint is reached within
@@ -215,6 +281,8 @@ class GoalSeeker:
         self._last_t: float | None = None
         self._v = 0.0
         self._w = 0.0
+        self.people = PeopleWatch()
+        self._yield_since: float | None = None
 
     def set_goal(self, goal: Point, final_yaw: float | None) -> None:
         """Move the last waypoint (a tracked object moved)."""
@@ -272,7 +340,7 @@ class GoalSeeker:
             self._best, self._best_t = remaining, now
         elif now - self._best_t > c.stuck_timeout_s:
             return self._start_recovery(obs, now, dt)
-        points = scan_points(obs, c.scan_max_range_m)
+        points = scan_points(obs, c.scan_max_range_m, c.lidar_x_m)
         if self.ignore is not None and len(points):
             ix, iy, ir = self.ignore
             cy, sy = math.cos(obs.yaw), math.sin(obs.yaw)
@@ -296,7 +364,29 @@ class GoalSeeker:
             v = min(c.max_linear_mps, v_goal, v_free) * math.cos(err)
             if last:
                 v = max(v, c.min_linear_mps * math.cos(err))
+        v = self._yield(obs, now, v, points)
         return self._ramp(v, w, dt), RUNNING
+
+    def _yield(self, obs: Observation, now: float, v: float, points: np.ndarray) -> float:
+        """The planned speed, or a stop or a step back when a walker would come too close."""
+        walkers = self.people.walkers(obs, now)
+        robot = (obs.x, obs.y, obs.yaw)
+        if closest_approach(robot, v, walkers) >= YIELD_KEEP_M:
+            self._yield_since = None
+            return v
+        if self._yield_since is None:
+            self._yield_since = now
+        if now - self._yield_since <= YIELD_MAX_WAIT_S:
+            self._best_t = now  # waiting for someone to pass is not being stuck
+        options = [0.0]
+        rear = free_distances(points, np.array([math.pi]), self.cfg.robot_radius_m + 0.05)[0]
+        if rear > 0.3:
+            options.append(-YIELD_BACK_MPS)
+        gaps = [closest_approach(robot, u, walkers) for u in options]
+        for u, gap in zip(options, gaps, strict=True):
+            if gap >= YIELD_KEEP_M:
+                return u
+        return options[int(np.argmax(gaps))]
 
     def _start_recovery(
         self, obs: Observation, now: float, dt: float
@@ -311,7 +401,7 @@ class GoalSeeker:
                 say=f"I'm stuck and can't get to {self.goal_name}.",
             )
         self.recoveries += 1
-        points = scan_points(obs, c.scan_max_range_m)
+        points = scan_points(obs, c.scan_max_range_m, c.lidar_x_m)
         rear = free_distances(points, np.array([math.pi]), c.robot_radius_m + 0.02)[0]
         back = min(c.recovery_backoff_m, max(rear - 0.05, 0.0))
         sides = free_distances(

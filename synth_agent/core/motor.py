@@ -53,6 +53,9 @@ class MotorControlConfig:
     lookahead_m: float = 1.0
     planner_sectors: int = 72
     scan_max_range_m: float = 8.0
+    # Where the lidar sits on the base, ahead of its origin (the simulated robot's is 5 cm behind):
+    # a return is placed from there, or everything ahead looks 5 cm further than it is.
+    lidar_x_m: float = -0.05
     # Delegate navigate_to to Nav2's NavigateToPose action (when nav2_msgs imports; else the
     # node logs an error and keeps the built-in planner). Goals are sent in `nav2_frame`.
     use_nav2: bool = False
@@ -66,6 +69,12 @@ class MotorControlConfig:
     max_recoveries: int = 3
     # Object skills.
     approach_standoff_m: float = 0.4
+    # approach picks a side of the object where its disc keeps this clear of furniture (above
+    # the safety gate's 0.1 m stop distance, so the gate does not stop the last creep), standing
+    # at most approach_max_standoff_m from the object: the gripper, 0.21 m ahead of the centre,
+    # reaches 0.3 m, so 0.51 m less a margin for the object's estimated position.
+    approach_clearance_m: float = 0.13
+    approach_max_standoff_m: float = 0.48
     object_stale_s: float = 3.0
     find_timeout_s: float = 120.0
     search_turn_radps: float = 0.6
@@ -89,6 +98,7 @@ class MotorControlConfig:
             "angle_tolerance_deg", "robot_radius_m", "doorway_approach_m",
             "waypoint_tolerance_m", "goal_tolerance_m", "lookahead_m", "scan_max_range_m",
             "stuck_timeout_s", "stuck_min_progress_m", "approach_standoff_m", "object_stale_s",
+            "approach_clearance_m", "approach_max_standoff_m",
             "find_timeout_s", "search_turn_radps", "follow_distance_m", "follow_lost_timeout_s",
             "grip_confirm_timeout_s", "grip_hold_distance_m", "step_timeout_factor",
         )  # fmt: skip
@@ -115,6 +125,8 @@ class MotorControlConfig:
             raise ValueError(f"response_delay_s: expected 0..1, got {self.response_delay_s}")
         if self.position_tolerance_m > 0.5 or self.angle_tolerance_deg > 45.0:
             raise ValueError("position_tolerance_m <= 0.5 and angle_tolerance_deg <= 45 expected")
+        if not (math.isfinite(self.lidar_x_m) and abs(self.lidar_x_m) <= 1.0):
+            raise ValueError(f"lidar_x_m: expected -1..1, got {self.lidar_x_m!r}")
         if self.planner_sectors < 8 or self.planner_sectors > 720:
             raise ValueError(f"planner_sectors: expected 8..720, got {self.planner_sectors}")
         if self.use_nav2 and not (self.nav2_action and self.nav2_frame):
@@ -123,6 +135,8 @@ class MotorControlConfig:
             raise ValueError(f"max_recoveries: must be at least 0, got {self.max_recoveries}")
         if self.approach_standoff_m <= self.robot_radius_m:
             raise ValueError("approach_standoff_m: must exceed robot_radius_m")
+        if self.approach_max_standoff_m < self.approach_standoff_m:
+            raise ValueError("approach_max_standoff_m: must be at least approach_standoff_m")
         for name in ("gripper_open", "gripper_closed"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value <= 1.0):

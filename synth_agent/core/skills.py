@@ -22,7 +22,15 @@ import math
 import re
 from typing import Literal, Protocol
 
-from synth_agent.core.local_planner import GoalSeeker, Point, plan_route, route_length
+import numpy as np
+
+from synth_agent.core.local_planner import (
+    GoalSeeker,
+    Point,
+    plan_route,
+    route_length,
+    scan_points,
+)
 from synth_agent.core.motor import (
     RUNNING,
     Command,
@@ -385,8 +393,85 @@ def standoff_goal(obs: Observation, obj: SceneObject, standoff: float) -> tuple[
     return (ox - dx / d * standoff, oy - dy / d * standoff), math.atan2(dy, dx)
 
 
+# Stand-off selection (see `Approach`). Lidar returns this close to the object are the object
+# itself (something on the floor), not furniture to keep clear of.
+OBJECT_RADIUS_M = 0.15
+APPROACH_SIDES = 36  # candidate directions around the object, every 10 degrees
+STANDOFF_STEP_M = 0.02
+STANDOFF_SEARCH_M = 1.0  # beyond this from the object a side counts as blocked
+ARRIVAL_M = 0.5  # the straight run in front of a stand-off point that must be clear too
+
+
+def _capsule_clear(points: np.ndarray, start: np.ndarray, u: np.ndarray, radius: float) -> bool:
+    """No point within `radius` of the segment from `start` ARRIVAL_M along `u`."""
+    if len(points) == 0:
+        return True
+    rel = points - start
+    t = np.clip(rel @ u, 0.0, ARRIVAL_M)
+    gap = rel - t[:, None] * u[None, :]
+    return bool((np.einsum("ij,ij->i", gap, gap) >= radius * radius).all())
+
+
+def side_standoff(
+    points: np.ndarray, obj: Point, angle: float, standoff: float, radius: float
+) -> float:
+    """How far from the object (at least `standoff`) the robot can stand on the side `angle`
+    (odom frame, from the object towards the robot): its disc of `radius` and the straight
+    ARRIVAL_M run behind it, which it drives in on, clear of every point. inf: blocked."""
+    u = np.array([math.cos(angle), math.sin(angle)])
+    o = np.asarray(obj, dtype=float)
+    d = standoff
+    while d <= STANDOFF_SEARCH_M + 1e-9:
+        if _capsule_clear(points, o + d * u, u, radius):
+            return d
+        d += STANDOFF_STEP_M
+    return math.inf
+
+
+def choose_side(
+    points: np.ndarray,
+    obj: Point,
+    robot: Point,
+    standoff: float,
+    max_standoff: float,
+    radius: float,
+) -> tuple[float, float] | None:
+    """The side (angle, stand-off) to approach an object from: among the sides whose stand-off
+    is within `max_standoff` (the gripper still reaches), the one nearest the robot, a little
+    against standing further off than `standoff`; when none is, the closest it can get. None:
+    every side is blocked."""
+    best: tuple[float, float, float] | None = None  # cost, angle, d
+    closest: tuple[float, float] | None = None
+    for k in range(APPROACH_SIDES):
+        angle = -math.pi + 2 * math.pi * k / APPROACH_SIDES
+        d = side_standoff(points, obj, angle, standoff, radius)
+        if not math.isfinite(d):
+            continue
+        if closest is None or d < closest[1] - 1e-9:
+            closest = (angle, d)
+        if d > max_standoff + 1e-9:
+            continue
+        goal = (obj[0] + d * math.cos(angle), obj[1] + d * math.sin(angle))
+        cost = math.dist(robot, goal) + 2.0 * (d - standoff)
+        if best is None or cost < best[0]:
+            best = (cost, angle, d)
+    return (best[1], best[2]) if best is not None else closest
+
+
 class Approach(Skill):
-    """Drive to the stand-off distance facing a tracked object, re-aiming as the track moves."""
+    """Drive to a stand-off point facing a tracked object, re-aiming as the track moves.
+
+    The stand-off point is chosen the way a person walks up to a table: on a side from which
+    the robot can get close enough. Lidar returns are remembered (odom frame) while approaching,
+    so furniture seen once keeps counting after it leaves the scan's view. Each side around the
+    object gets the smallest stand-off (from `approach_standoff_m` up) at which the robot's disc,
+    `approach_clearance_m` clear, and the straight run it arrives on are free; of the sides
+    within `approach_max_standoff_m` the nearest is taken, and it is kept until what the robot
+    sees rules it out. The point on the line towards the robot, which the robot used before,
+    can lie inside the table an object stands on (the lidar sees the table's sides, never its
+    inside). The approach follows the track it first matched (the object `find` found), not
+    whichever match is most confident at the moment: a second, false track of the same kind must
+    not turn it around."""
 
     name = "approach"
 
@@ -396,31 +481,95 @@ class Approach(Skill):
         self.standoff = cfg.approach_standoff_m if standoff is None else standoff
         self.seeker: GoalSeeker | None = None
         self.last_seen: SceneObject | None = None
+        self.side: tuple[float, float] | None = None  # (angle from the object, stand-off)
+        self._memory = np.zeros((0, 2))
 
     def budget_s(self, obs: Observation) -> float:
         return self._budget(4.0 / self.cfg.max_linear_mps + 2 * math.pi)
 
-    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+    def _target(self, obs: Observation, now: float) -> SceneObject | None:
+        """The tracked object: the first match, then that track (or, if the tracker gave the
+        same object a new id, a match within 0.3 m of where it was), else where it was seen."""
+        if self.last_seen is None:
+            return match_object(self.query, obs, now, self.cfg.object_stale_s)
+        if obs.scene is not None:
+            for o in obs.scene.objects:
+                if o.id == self.last_seen.id:
+                    return o
         obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
-        if obj is None:
-            # Close up, an object on a table leaves the camera's view (it looks down): keep
-            # driving to where it was last seen. Only an object never seen here is a failure.
-            obj = self.last_seen
-        if obj is None:
+        if obj is not None and math.dist(_xy(obj), _xy(self.last_seen)) <= 0.3:
+            return obj
+        return self.last_seen
+
+    def _remember(self, obs: Observation, obj: Point) -> np.ndarray:
+        """This scan's returns (odom frame) merged into the remembered ones near the object,
+        on a 2 cm grid; the object's own returns left out."""
+        c = self.cfg
+        reach = STANDOFF_SEARCH_M + ARRIVAL_M + c.robot_radius_m + 0.5
+        pts = scan_points(
+            obs, min(c.scan_max_range_m, reach + math.dist(obj, (obs.x, obs.y))), c.lidar_x_m
+        )
+        cy, sy = math.cos(obs.yaw), math.sin(obs.yaw)
+        world = np.stack(
+            [obs.x + cy * pts[:, 0] - sy * pts[:, 1], obs.y + sy * pts[:, 0] + cy * pts[:, 1]],
+            axis=1,
+        )
+        near = np.hypot(world[:, 0] - obj[0], world[:, 1] - obj[1])
+        world = world[(near > OBJECT_RADIUS_M) & (near < reach)]
+        merged = np.concatenate([self._memory, np.round(world / 0.02) * 0.02])
+        self._memory = np.unique(merged, axis=0) if len(merged) else merged
+        return self._memory
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        c = self.cfg
+        obj = self._target(obs, now)
+        if obj is None:  # close up an object may leave the view; only one never seen fails
             return self._halt(), SkillState(
                 "failed",
                 f"{self.query} is not in the scene",
                 say=f"I can't see the {self.query}.",
             )
         self.last_seen = obj
-        goal, facing = standoff_goal(obs, obj, self.standoff)
+        o = _xy(obj)
+        points = self._remember(obs, o)
+        radius = c.robot_radius_m + c.approach_clearance_m
+        if self.side is not None:
+            d = side_standoff(points, o, self.side[0], self.standoff, radius)
+            self.side = (self.side[0], d) if d <= c.approach_max_standoff_m + 1e-9 else None
+        if self.side is None:
+            self.side = choose_side(
+                points, o, (obs.x, obs.y), self.standoff, c.approach_max_standoff_m, radius
+            )
+        if self.side is None:  # boxed in all round: head straight for it and let the watch decide
+            goal, facing = standoff_goal(obs, obj, self.standoff)
+            standoff = self.standoff
+        else:
+            angle, standoff = self.side
+            goal = (o[0] + standoff * math.cos(angle), o[1] + standoff * math.sin(angle))
+            facing = wrap(angle + math.pi)
         if self.seeker is None:
             self.seeker = GoalSeeker(self.cfg, [goal], facing, f"the {self.query}")
-        elif math.dist(goal, self.seeker.waypoints[-1]) > 0.1:
+        elif math.dist(goal, self.seeker.waypoints[-1]) > 0.1 or (
+            self.seeker.final_yaw is not None and abs(wrap(facing - self.seeker.final_yaw)) > 0.1
+        ):
             self.seeker.set_goal(goal, facing)
-        # The object itself must not block the last stretch to it.
-        self.seeker.ignore = (obj.position.x, obj.position.y, self.standoff - 0.05)
+        # On the run in, the furniture under the object must not block the last stretch (the
+        # side was chosen clear of it); anywhere else only the object itself is ignored, so
+        # the planner does not cut the table's corners.
+        ignore = OBJECT_RADIUS_M
+        if self.side is not None:
+            bearing = math.atan2(obs.y - o[1], obs.x - o[0])
+            near = math.dist((obs.x, obs.y), o) <= standoff + ARRIVAL_M + 0.3
+            if near and abs(wrap(bearing - self.side[0])) <= math.radians(30):
+                ignore = standoff - 0.05
+        else:
+            ignore = self.standoff - 0.05
+        self.seeker.ignore = (o[0], o[1], ignore)
         return self.seeker.step(obs, now)
+
+
+def _xy(obj: SceneObject) -> Point:
+    return (obj.position.x, obj.position.y)
 
 
 class Find(Skill):

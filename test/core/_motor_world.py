@@ -32,6 +32,7 @@ class World:
         n_rays: int = 360,
         radius=0.2,
         delay_s: float = 0.0,
+        lidar_x: float = -0.05,
     ) -> None:
         self.walls = np.array(walls, dtype=float).reshape(-1, 4)
         self.x, self.y, self.yaw = x, y, yaw
@@ -40,17 +41,20 @@ class World:
         self.radius = radius
         self.min_clearance = math.inf
         self.delay_s = delay_s
+        self.lidar_x = lidar_x  # as MotorControlConfig.lidar_x_m: the rays start there
         self._queue: list[tuple[float, float]] = []  # commands not yet acted on, oldest first
 
     def scan(self) -> np.ndarray:
         a = self.angles + self.yaw
         dx, dy = np.cos(a)[:, None], np.sin(a)[:, None]
+        ox = self.x + self.lidar_x * math.cos(self.yaw)
+        oy = self.y + self.lidar_x * math.sin(self.yaw)
         x0, y0, x1, y1 = (self.walls[:, i][None, :] for i in range(4))
         ex, ey = x1 - x0, y1 - y0
         den = dx * ey - dy * ex
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = ((x0 - self.x) * ey - (y0 - self.y) * ex) / den
-            u = ((x0 - self.x) * dy - (y0 - self.y) * dx) / den
+            t = ((x0 - ox) * ey - (y0 - oy) * ex) / den
+            u = ((x0 - ox) * dy - (y0 - oy) * dx) / den
         ok = (np.abs(den) > 1e-12) & (t > 0) & (u >= 0) & (u <= 1)
         t = np.where(ok, t, np.inf)
         r = t.min(axis=1, initial=np.inf)

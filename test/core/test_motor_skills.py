@@ -165,6 +165,48 @@ def test_approach_keeps_going_when_the_object_leaves_the_camera_close_up():
     assert abs(math.hypot(3.0 - world.x, world.y) - CFG.approach_standoff_m) <= 0.06
 
 
+def test_approach_goes_round_the_table_to_the_side_within_reach():
+    # A box on a table, 0.1 m in from its west edge; the robot starts east of the table. The
+    # point on the line towards the robot is inside the table (the lidar sees only its sides):
+    # the approach must go round to the west side and face the box from within reach.
+    table = box(3.0, -0.3, 4.0, 0.3)
+    world = World([*box(0.0, -2.0, 7.0, 2.0), *table], x=5.5, y=0.2, yaw=math.pi)
+    skill = Approach(CFG, "green box")
+    state, _, _ = run(skill, world, t_max=120.0, scene=_scene(0.0, ("box", "green", 3.1, 0.0)))
+    assert state is not None and state.status == "succeeded", state
+    d = math.hypot(3.1 - world.x, world.y)
+    assert world.x < 3.0 and d <= CFG.approach_max_standoff_m + 0.05, (world.x, world.y)
+    facing = math.atan2(-world.y, 3.1 - world.x)
+    assert abs(math.remainder(facing - world.yaw, 2 * math.pi)) <= math.radians(3)
+    assert world.min_clearance > CFG.robot_radius_m
+
+
+def test_approach_keeps_to_the_track_it_started_with():
+    # A second, more confident "green box" far away (a false track) appears mid-way: the
+    # approach stays with the box it started on.
+    world = World(box(-1.0, -3.0, 6.0, 3.0), x=0.0, y=0.0, yaw=0.0)
+    skill = Approach(CFG, "green box")
+    first = _scene(0.0, ("box", "green", 3.0, 0.0))
+    t, state = 0.0, None
+    while t < 60.0:
+        scene = first
+        if t > 1.0:
+            scene = parse_scene(
+                {**first.model_dump(by_alias=True), "stamp": t,
+                 "objects": [o.model_dump() | {"last_seen": t} for o in first.objects]
+                 + [{"id": "box_9", "label": "box", "colour": "green", "confidence": 1.0,
+                     "position": {"x": 5.0, "y": -2.0}, "distance": 5.4, "bearing": 0.0,
+                     "last_seen": t}]}
+            )  # fmt: skip
+        cmd, state = skill.step(world.obs(scene=scene), t)
+        world.apply(cmd, 0.05)
+        t += 0.05
+        if state.done:
+            break
+    assert state.status == "succeeded", state
+    assert abs(math.hypot(3.0 - world.x, world.y) - CFG.approach_standoff_m) <= 0.06
+
+
 def test_approach_fails_for_an_object_never_seen():
     skill = Approach(CFG, "purple unicorn")
     _, state = skill.step(World([]).obs(scene=_scene(0.0, ("cup", "red", 3.0, 0.0))), 0.0)
@@ -276,3 +318,31 @@ def test_place_opens_and_confirms_release():
     state, _, cmd = run(PlaceSkill(CFG, TWO_ROOMS_PLACES, None), World([]), held="")
     assert state.status == "succeeded" and state.detail == "released"
     assert cmd.gripper == CFG.gripper_open
+
+
+@pytest.mark.parametrize("start_y", [-1.2, -1.6, -2.0])
+def test_goal_seeker_waits_for_a_walker_crossing_its_path(start_y):
+    # A person walks north across the robot's straight route at 0.3 m/s. The scan sees legs
+    # where they are, not where they will be; the robot must let the person pass instead of
+    # meeting them (scenario obstacle_person_crossing: never within 0.4 m centre to centre).
+    from synth_agent.core.local_planner import GoalSeeker
+
+    world = World(box(-1.0, -3.0, 6.0, 3.0), x=0.0, y=0.0, yaw=0.0)
+    seeker = GoalSeeker(CFG, [(4.5, 0.0)])
+    t, state, closest = 0.0, None, math.inf
+    while t < 60.0:
+        py = min(start_y + 0.3 * t, 2.5)
+        person = parse_scene(
+            {"stamp": t, "robot": {"x": world.x, "y": world.y, "yaw": world.yaw},
+             "objects": [{"id": "person-1", "label": "person", "confidence": 0.9,
+                          "position": {"x": 2.0, "y": py}, "distance": 1.0, "bearing": 0.0,
+                          "last_seen": t}]}
+        )  # fmt: skip
+        cmd, state = seeker.step(world.obs(scene=person), t)
+        world.apply(cmd, 0.05)
+        closest = min(closest, math.hypot(world.x - 2.0, world.y - py))
+        t += 0.05
+        if state.done:
+            break
+    assert state.status == "succeeded", state
+    assert closest >= 0.6, closest

@@ -25,7 +25,7 @@ from test.core.perception_synth import K, render
 # The simulator's objects (odom positions of a point on each, as in apartment.xml).
 WORLD = [
     ("red cup", (1.6, 2.1, 0.8)),
-    ("green box", (7.35, 1.55, 0.5)),
+    ("green box", (7.22, 1.55, 0.5)),
     ("blue ball", (2.7, 7.0, 0.1)),
     ("yellow bottle", (0.33, 5.7, 0.65)),
     ("person", (6.2, 0.7, 1.2)),
