@@ -7,6 +7,22 @@ Step-sequence accuracy is scored where the data has a full step sequence in the 
 terms (frida-cortex `slots.steps`), after mapping both sides to one vocabulary; other sources
 annotate only the goal, so there it is not defined. Latency is the wall time of `respond`;
 RSS is the process's peak resident memory.
+
+The step vocabulary. frida's steps come from its structured commands: go_to -> navigate,
+find_person / find_person_by_name -> find, pick_object -> pick (frida's pick includes finding
+the object), place_object -> place, give_object -> bring, follow_person_until -> follow,
+count / get_person_info / get_visual_info -> describe, say_with_context / answer_question ->
+answer, guide_person_to -> guide. A plan maps onto it step by step (`plan_steps_vocab`):
+navigate_to -> navigate; find -> find, except directly before a pick of the same thing, where
+find + pick is frida's one pick; pick -> pick; place -> bring after a navigate_to(operator) or
+an approach (handing over), else place; say -> answer; describe, follow, turn, drive, stop keep
+their names; approach and wait have no frida counterpart and are dropped.
+
+Two scores are reported. `step_sequence_accuracy` counts every frida row (the original
+measure). `step_sequence_accuracy_expressible` leaves out the rows whose gold needs a step the
+skill registry cannot express (`INEXPRESSIBLE`: guide / escort / lead a person: nothing can check
+that the person keeps up, so the robot refuses these by design and can never match them); for
+those rows `inexpressible_refused` counts how many the robot refused, which is the right answer.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ from synth_agent.core.reasoning.reasoner import Reasoner, response_intent
 from synth_agent.core.schemas import Plan
 
 _GOLD_STEP = {"guide": "other", "greet": "other", "give": "bring"}
+INEXPRESSIBLE = frozenset({"guide"})  # gold steps with no skill behind them (see above)
 
 
 def plan_steps_vocab(plan: Plan) -> list[str]:
@@ -62,6 +79,12 @@ def gold_steps(row: Row) -> list[str] | None:
     if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
         return None
     return [_GOLD_STEP.get(s, s) for s in steps]
+
+
+def expressible(row: Row) -> bool:
+    """False when the row's gold plan needs a step the skill registry cannot express."""
+    steps = row.slots.get("steps")
+    return not (isinstance(steps, list) and INEXPRESSIBLE & set(map(str, steps)))
 
 
 def _open_world(cfg: ReasoningConfig, open_world: bool) -> ReasoningConfig:
@@ -133,6 +156,7 @@ def run_eval(
                     "say": d.plan.say,
                 },
                 "gold_steps": gold,
+                "expressible": expressible(row),
                 "predicted_steps": steps,
                 "latency_s": round(latency, 5),
             }
@@ -157,6 +181,8 @@ def summarize(
         by_intent[r["intent"]].append(ok)
         by_source[r["source"]].append(ok)
     step_rows = [r for r in rows if r["gold_steps"] is not None]
+    can = [r for r in step_rows if r.get("expressible", True)]
+    cannot = [r for r in step_rows if not r.get("expressible", True)]
     lat = [r["latency_s"] for r in rows]
     return {
         "file": path,
@@ -176,6 +202,12 @@ def summarize(
                 [r["predicted_steps"] == r["gold_steps"] for r in step_rows]
             ),
             "step_sequence_rows": len(step_rows),
+            "step_sequence_accuracy_expressible": _acc(
+                [r["predicted_steps"] == r["gold_steps"] for r in can]
+            ),
+            "step_sequence_rows_expressible": len(can),
+            "inexpressible_refused": _acc([r["response"]["type"] == "refuse" for r in cannot]),
+            "inexpressible_rows": len(cannot),
             "median_latency_s": round(statistics.median(lat), 5) if lat else None,
             "p95_latency_s": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 5) if lat else None,
             "model_load_s": round(load_s, 2),
@@ -193,6 +225,11 @@ def format_table(report: dict[str, Any]) -> str:
         f"intent accuracy {s['intent_accuracy']}; step-sequence accuracy "
         f"{s['step_sequence_accuracy']} on {s['step_sequence_rows']} rows; median latency "
         f"{s['median_latency_s'] * 1000:.1f} ms; peak RSS {s['peak_rss_mb']} MB",
+        f"step-sequence accuracy on rows the skills can express "
+        f"{s.get('step_sequence_accuracy_expressible')} on "
+        f"{s.get('step_sequence_rows_expressible')} rows; of the "
+        f"{s.get('inexpressible_rows')} rows that need a guide step, refused "
+        f"{s.get('inexpressible_refused')}",
         f"{'intent':<12}{'n':>5}{'acc':>8}",
     ]
     for k, v in s["by_intent"].items():

@@ -9,11 +9,16 @@ Stages, in order, each able to answer on its own:
    motion;
 5. exact motions with numbers and units (turns, drives, waits), range-checked;
 6. the intent classifier plus slot filling into a plan skeleton for that intent, with pronouns
-   and "back there" / "again" resolved from memory;
+   and "back there" / "again" resolved from memory; a multi-clause command (or a report about
+   another place, a described person to meet, greet or follow) is first read clause by clause
+   (`compose.py`: "go to the hallway, find the box and bring it to me" keeps all five steps,
+   "tell me how many cups are on the shelf" goes, looks, comes back and says so), and that plan
+   is used when it carries out the classifier's intent;
 7. validation against the world: unknown place or object -> `clarify` with a question; a
    classifier guess without the words to back it -> `clarify`, never a motion;
 8. with `generator: lm`, a multi-clause or low-confidence command also gets a schema-constrained
-   plan from the language model (`generator.py`); it replaces the skeleton only when every name
+   plan from the language model (`generator.py`), asked before the clause reading of step 6 (the
+   operator chose the model); it replaces the skeleton only when every name
    in it is grounded in the command and the world, it does not loop, and it carries out the
    intent the classifier chose (the model only supplies the structure and arguments).
 Every output is a `schemas.Plan` built through pydantic, so it is valid by construction; text
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from synth_agent.core.places import Places, normalize_name
+from synth_agent.core.reasoning import compose
 from synth_agent.core.reasoning.config import ReasoningConfig
 from synth_agent.core.reasoning.rules import (
     capabilities,
@@ -401,6 +407,9 @@ class Reasoner:
         return None
 
     def _mentions_other_place(self, norm: str, now: float) -> bool:
+        report = compose.report_place(norm)
+        if report is not None and self.resolve_place(report) is not None:
+            return True  # "tell me how many cups are on the dining table": go and look
         for name in self.places.names():
             if name != "operator" and re.search(rf"\b{name.replace('_', ' ')}\b", norm):
                 return True
@@ -529,6 +538,8 @@ class Reasoner:
         )
         if m is None or self.resolve_place(m.group("what")) is not None:
             return None
+        if len(clauses(text)) > 1:
+            return None  # "go to the garage then find the cup" is two steps, not an approach
         obj = self.resolve_object(m.group("what"), now)
         if obj is None or _is_person(obj):
             return None
@@ -601,6 +612,16 @@ class Reasoner:
         lm = self._from_lm(text, norm, intent, conf, now)
         if lm is not None:
             return lm
+        composed = self._compose(text, now)
+        if isinstance(composed, str):
+            return self._decide(text, "clarify", composed, intent, "world", confidence=conf)
+        if composed is not None:
+            steps = composed[: self.cfg.max_steps]
+            plan = self._make(text, "plan", "OK.", steps)
+            if plan_intent(plan) == intent:  # the classifier still judges what is wanted
+                say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
+                return self._decide(text, "plan", say, intent, "classifier", steps,
+                                    confidence=conf)  # fmt: skip
         if isinstance(result, str):
             return self._decide(text, "clarify", result, intent, "world", confidence=conf)
         steps, say = result
@@ -696,6 +717,165 @@ class Reasoner:
                 return None
             out.append(s)
         return out or None
+
+    # --- clause by clause ------------------------------------------------------------------
+    # Which single-clause acts the composer plans better than the skeletons do (a multi-clause
+    # command is always tried): reports about another place, described people.
+    _SINGLE_CLAUSE_ACTS = frozenset({"report", "follow", "meet", "greet"})
+
+    def _compose(self, text: str, now: float) -> list[dict] | str | None:
+        """Steps for a command read clause by clause (`compose.py`); a question when a clause
+        says "go to" a place the world lacks; None when a clause fits no pattern or another
+        name does not resolve (the skeletons then answer, or ask)."""
+        acts = compose.read(text)
+        if acts is None:
+            return None
+        if len(acts) == 1 and acts[0].kind not in self._SINGLE_CLAUSE_ACTS:
+            return None
+        steps: list[dict] = []
+        obj = self.memory.held or self.memory.last_object  # what "it" refers to
+        person: str | None = None  # who "them" refers to
+        found: str | None = None  # the last thing a `find` step located
+        held = self.memory.held
+        went = False
+
+        def go(phrase: str | None) -> bool:
+            nonlocal went
+            if phrase is None:
+                return True
+            place = self.resolve_place(compose.np(phrase) or phrase)
+            if place is None:
+                return False
+            steps.append({"skill": "navigate_to", "place": place})
+            went = True
+            return True
+
+        def find(name: str) -> None:
+            nonlocal found
+            if found != name:
+                steps.append({"skill": "find", "object": name})
+                found = name
+
+        def thing(phrase: str | None) -> str | None:
+            if phrase is None:
+                return obj
+            return self.resolve_object(phrase, now)
+
+        def fetch(phrase: str | None, where: str | None) -> str | None:
+            """Find and pick the object unless it is already in hand."""
+            nonlocal obj, held, found
+            name = thing(phrase)
+            if name is None or compose.is_person(name):
+                return None
+            if held == name:
+                return name
+            if not go(where):
+                return None
+            if where is not None:
+                found = None
+            find(name)
+            steps.append({"skill": "pick", "object": name})
+            obj = held = name
+            return name
+
+        for act in acts:
+            k = act.kind
+            if k == "go":
+                if not go(act.where):
+                    # "go to the garage": a place said outright that the world lacks is asked
+                    # about, never dropped
+                    return self._place_or_question(compose.np(act.where) or act.where)[1]
+                found = None
+            elif k in ("find", "meet", "greet", "answer"):
+                if not go(act.where):
+                    return None
+                if act.where is not None:
+                    found = None
+                if k == "answer" and act.what is None and not act.person:
+                    steps.append({"skill": "say", "text": "What is your question?"})
+                    continue
+                if act.pronoun in ("them", "him", "her", "they") and person is not None:
+                    find(person)  # "meet Ana at the door, then look for her in the kitchen"
+                elif act.person or k != "find":
+                    who = _short(act.what, 60) if act.what else person
+                    if who is None:
+                        return None
+                    find(who)
+                    person = who
+                else:
+                    name = thing(act.what)
+                    if name is None:
+                        return None
+                    find(name)
+                    obj = name
+                if k == "greet":
+                    steps.append({"skill": "say", "text": act.text})
+                elif k == "answer":
+                    steps.append({"skill": "say", "text": "Hello! What is your question?"})
+            elif k == "pick":
+                if fetch(act.what, act.where) is None:
+                    return None
+            elif k == "give":
+                if fetch(act.what, act.where) is None:
+                    return None
+                if act.to == "operator":
+                    steps += [{"skill": "navigate_to", "place": "operator"}, {"skill": "place"}]
+                elif act.to_person:
+                    if not go(act.to_where):
+                        return None
+                    who = _short(compose.np(act.to) or "person", 60)
+                    # A name is found by asking around; perception sees it as a "person".
+                    near = who if _is_person(who) else "person"
+                    steps += [
+                        {"skill": "find", "object": who},
+                        {"skill": "approach", "object": near},
+                        {"skill": "place"},
+                    ]
+                else:
+                    if not go(act.to):
+                        return None
+                    steps.append({"skill": "place"})
+                held = None
+            elif k == "put":
+                if held is None and fetch(act.what, None) is None:
+                    return None
+                if not go(act.where):
+                    return None
+                steps.append({"skill": "place"})
+                held = None
+            elif k == "follow":
+                if act.what == "operator":
+                    steps.append({"skill": "follow", "target": "person"})
+                    continue
+                if not go(act.where):
+                    return None
+                if act.where is not None:
+                    found = None
+                who = _short(act.what, 60) if act.what else person
+                if who is None:
+                    return None
+                find(who)
+                steps.append({"skill": "follow", "target": who})
+            elif k == "report":
+                if act.where is None and not went:
+                    return None  # a question about here: the answer stage's job
+                if not go(act.where):
+                    return None
+                if act.what is not None:
+                    find(act.what)
+                place = next(s["place"] for s in reversed(steps) if s["skill"] == "navigate_to")
+                said = f"I'm back from {_the(place)}; I told you there what I saw."
+                if act.to:
+                    said = (f"I can't pass what I see on to the {_short(act.to, 60)}, so I told "
+                            "you instead.")  # fmt: skip
+                steps += [
+                    {"skill": "describe"},
+                    {"skill": "navigate_to", "place": "operator"},
+                    {"skill": "say", "text": said},
+                ]
+            else:
+                return None
+        return steps or None
 
     # --- skeletons: each returns (steps, say) or a clarifying question --------------------
     def _object(self, slots: Slots, now: float) -> tuple[str | None, str | None]:
@@ -860,7 +1040,7 @@ def _describe_step(s) -> str:
     if k == "follow":
         return f"follow the {s.target}"
     if k == "say":
-        return "tell you"
+        return f"say “{_short(s.text, 40)}”"
     if k == "turn":
         return f"turn {s.angle_deg:g} degrees"
     if k == "drive":

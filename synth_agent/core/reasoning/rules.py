@@ -146,7 +146,9 @@ def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
         if deg is None:
             return Motion("turn", sign * 90.0, False)
         return Motion("turn", sign * deg, True)
-    if _DRIVE_VERB.match(text) or text.startswith("back"):
+    # A bare "back" is too little to move on ("come back"? "go back"?): it needs a verb or a
+    # distance ("back up", "back 2 m").
+    if _DRIVE_VERB.match(text) or (text.startswith("back") and text != "back"):
         backward = bool(re.search(r"\b(?:back|backwards?|reverse|in reverse)\b", text))
         forward = bool(re.search(r"\b(?:forward|forwards|ahead|straight|on)\b", text))
         dist = _quantity(toks, _UNITS_M)

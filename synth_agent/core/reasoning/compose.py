@@ -1,0 +1,232 @@
+"""Clause-by-clause decomposition of multi-step commands ("go to the bedroom, find the cup, take
+it and put it on the shelf") into a list of acts, one or two per clause.
+
+The intent classifier and the per-intent skeletons in `reasoner.py` see a command as one goal
+and lose the steps before it: "go to the bedroom then find a cup and place it on the shelf"
+becomes find, pick, navigate, place without the trip to the bedroom. Here each clause (split at
+punctuation, "and", "then") is read with a small grammar of its own, and the acts are chained
+with what the earlier clauses established ("it" is the object just found, "them" the person just
+met). Reading is all-or-nothing: one clause that fits no pattern and the whole command goes back
+to the skeletons, so this can only add structure, never guess it.
+
+Only acts the skill registry can carry out exist here: go, find, meet, greet (a `say`), pick,
+give, put, follow, answer (ask for the question) and report (go, look, come back, tell; a
+report meant for someone else comes to the operator instead, saying so). Guiding
+or escorting a person has no skill (the robot cannot check that someone keeps up), so "guide",
+"lead", "escort" and "take <person> to" never parse; `rules.out_of_skill` refuses them.
+
+Names are phrases here; `Reasoner._compose` resolves them against the world and builds the steps.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from synth_agent.core.reasoning.text import clauses, normalize
+
+_LEAD = re.compile(
+    r"^(?:(?:please|robot|now|also|and|then|first|next|finally|afterwards|after that|"
+    r"can you|could you|would you|will you|you)\s+)*"
+)
+_DET = re.compile(r"^(?:the|a|an|some|my|your|one)\s+")
+_PRONOUN = {"it", "them", "him", "her", "that", "this", "that one", "this one", "they"}
+_PERSON_WORDS = re.compile(
+    r"\b(?:person|persons|people|man|woman|lady|guy|girl|boy|child|kid|someone|somebody|"
+    r"visitor|guest)\b"
+)
+# A trailing location: "... in the kitchen", "... at the desk lamp", "... on the shelf".
+_AT = r"(?:in|at|on|inside|near|by|from|beside|next to|under)"
+_WHERE = re.compile(rf"^(?P<what>.+?)\s+{_AT}\s+(?P<where>(?!the (?:left|right)\b).+)$")
+
+
+@dataclass(frozen=True)
+class Act:
+    """One thing a clause asks for. `what` is an object or person phrase (None: a pronoun),
+    `where` a place phrase, `to` where a carried object goes ("operator", a place or a person),
+    `to_where` where that person is."""
+
+    kind: str  # go | find | meet | greet | pick | give | put | follow | answer | report
+    what: str | None = None
+    where: str | None = None
+    person: bool = False
+    to: str | None = None
+    to_person: bool = False
+    to_where: str | None = None
+    text: str = ""  # what a greet says
+    pronoun: str = ""  # "it", "them", ... when `what` is a pronoun
+
+
+def np(phrase: str | None) -> str | None:
+    """A noun phrase without its determiner; None for a pronoun or nothing."""
+    if phrase is None:
+        return None
+    p = _DET.sub("", phrase.strip(" ,.")).strip()
+    if not p or p in _PRONOUN:
+        return None
+    return p
+
+
+def is_person(phrase: str | None) -> bool:
+    return bool(phrase) and bool(_PERSON_WORDS.search(phrase or ""))
+
+
+def _split_where(phrase: str) -> tuple[str, str | None]:
+    m = _WHERE.match(phrase)
+    if m is None:
+        return phrase, None
+    return m.group("what"), m.group("where")
+
+
+def _recipient(to: str) -> tuple[str, bool, str | None]:
+    """(who or where, is a person, where the person is) for the phrase after "to"."""
+    if to in ("me", "us", "me here", "us here"):
+        return "operator", True, None
+    who, where = _split_where(to)
+    if where is not None or is_person(who):
+        return who, True, where  # "to Jules in the kitchen", "to the waving person"
+    if not to.startswith(("the ", "a ", "an ")) and len(to.split()) == 1:
+        return to, True, None  # a bare name: "give it to Morgan"
+    return to, False, None  # a place: "bring it to the kitchen"
+
+
+_REPORT = re.compile(
+    r"^(?:tell me|let me know|report(?: to me)?|find out(?: for me)?|count(?: for me)?)"
+    r"\s+(?P<q>.+)$"
+)
+_REPORT_WHERE = re.compile(
+    r"\b(?:in|on|at|inside)\s+(?P<where>(?!the (?:left|right)\b)(?:the |a )?[\w' ]+?)"
+    r"(?=\s+(?:are|is|wearing)\b|$)"
+)
+
+
+def report_place(clause: str) -> str | None:
+    """The place a "tell me how many cups are on the table" clause asks about, or None when
+    the clause is not a report or names no place (then it is a question about here)."""
+    m = _REPORT.match(_LEAD.sub("", normalize(clause)))
+    if m is None:
+        return None
+    w = _REPORT_WHERE.search(m.group("q"))
+    return w.group("where") if w else None
+
+
+def _report(q: str) -> Act | None:
+    if not re.match(r"(?:how many|what|which|who|the (?:\w+ ){1,3}of|if|whether)\b", q):
+        return None
+    w = _REPORT_WHERE.search(q)
+    person = bool(re.search(r"\bof (?:the|a) (?:person|man|woman|lady|guy|girl|boy)\b", q))
+    return Act("report", what="person" if person else None, where=w.group("where") if w else None)
+
+
+_RELAY = re.compile(
+    r"^(?:tell|say|report)\s+(?:the |what )?(?:\w+ )?(?:of |is )?(?:the|a) "
+    r"(?P<about>(?:person|man|woman)\b.+?)\s+to\s+(?P<who>(?:the|a) (?:person|man|woman)\b.+)$"
+)
+
+
+def read_clause(clause: str) -> Act | None:
+    """The act one clause asks for, or None when it fits no pattern (see the module docstring)."""
+    c = _LEAD.sub("", clause).strip()
+    if not c:
+        return None
+    m = _REPORT.match(c)
+    if m:
+        return _report(m.group("q"))
+    m = _RELAY.match(c)
+    if m:
+        # "tell the pose of the person at the door to the person at the desk": the robot can
+        # look, but a `say` carries fixed text, not what it saw; it reports to the operator and
+        # says so (see `Reasoner._compose`).
+        _, where = _split_where(m.group("about"))
+        if where is None:
+            return None
+        return Act("report", what="person", where=where, to=np(m.group("who")))
+    m = re.match(r"^(?:go|navigate|move|head|walk|drive|proceed)(?: over| back)?"
+                 r" (?:to|into|towards?) (?P<where>.+)$", c)  # fmt: skip
+    if m:
+        return Act("go", where=m.group("where"))
+    m = re.match(
+        r"^(?P<verb>greet|salute|say (?:hello|hi) to|introduce yourself to|wave (?:to|at)|"
+        r"meet)\s+(?P<who>.+)$",
+        c,
+    )
+    if m:
+        who, where = _split_where(m.group("who"))
+        if re.search(r"\b(?:to|and)\b", who) and not re.search(r"pointing to the", who):
+            return None
+        verb = m.group("verb")
+        if verb == "meet":
+            return Act("meet", what=np(who), where=where, person=True)
+        text = "Hello, I am the synth_agent robot." if verb.startswith("introduce") else "Hello!"
+        return Act("greet", what=np(who), where=where, person=True, text=text)
+    m = re.match(r"^answer (?:a |the |my |his |her |their )?(?:question|quiz)(?:zes|s)?"
+                 r"(?: of (?P<who>.+))?$", c)  # fmt: skip
+    if m:
+        who, where = _split_where(m.group("who") or "")
+        return Act("answer", what=np(who) if who else None, where=where, person=bool(who))
+    m = re.match(r"^(?:find|locate|look for|search for|spot|seek)\s+(?P<what>.+)$", c)
+    if m:
+        what, where = _split_where(m.group("what"))
+        if re.search(r"\bto\b", what) and not re.search(r"pointing to the", what):
+            return None
+        pronoun = what if what in _PRONOUN else ""
+        return Act("find", what=np(what), where=where, person=is_person(what), pronoun=pronoun)
+    m = re.match(
+        r"^(?:bring|deliver|give|hand|carry|take|pass)\s+(?:(?P<me>me|us)\s+)?(?P<what>.+?)"
+        r"(?:\s+(?:back|over|here|along))?(?:\s+(?:to|for)\s+(?P<to>.+))?$",
+        c,
+    )
+    if m and (m.group("me") or m.group("to")):
+        if re.match(r"^take\b", c) and (is_person(m.group("what")) or m.group("what") in
+                                        ("them", "him", "her")):  # fmt: skip
+            return None  # "take them to the exit" is guiding
+        what, where = m.group("what"), None
+        if " from " in f" {what} ":
+            what, where = what.split(" from ", 1)
+        if m.group("me"):
+            return Act("give", what=np(what), where=where, to="operator", to_person=True)
+        to, to_person, to_where = _recipient(m.group("to"))
+        return Act("give", what=np(what), where=where, to=to, to_person=to_person,
+                   to_where=to_where)  # fmt: skip
+    m = re.match(
+        r"^(?:get|take|fetch|grasp|grab|pick up|pick|collect|retrieve)\s+(?P<what>.+?)"
+        r"(?:\s+up)?(?:\s+(?:from|off|in|at|on)\s+(?P<where>.+))?$",
+        c,
+    )
+    if m:
+        what = m.group("what")
+        if re.search(r"\b(?:to|for)\b", what) or is_person(what):
+            return None
+        return Act("pick", what=np(what), where=m.group("where"))
+    m = re.match(
+        r"^(?:put|place|drop|leave|set|lay)\s+(?P<what>.+?)(?:\s+down)?"
+        r"(?:\s+(?:on|in|into|onto|at|inside|next to|near|beside|under)\s+(?P<where>.+))?$",
+        c,
+    )
+    if m:
+        return Act("put", what=np(m.group("what")), where=m.group("where"))
+    m = re.match(r"^(?:follow|go after|come with)\s+(?P<who>.+)$", c)
+    if m:
+        who = m.group("who")
+        first = who.split()[0]
+        if first in ("them", "him", "her", "me", "us"):
+            return Act("follow", what=None if first not in ("me", "us") else "operator",
+                       person=True)  # fmt: skip
+        who = re.sub(r"\s+(?:to|until|into)\s+(?!the (?:left|right)\b).+$", "", who)
+        who, where = _split_where(who)
+        who = np(who)
+        if who == "person" and where is None:
+            return None  # "follow the person": the skeleton's plain follow
+        return Act("follow", what=who, where=where, person=True)
+    return None
+
+
+def read(text: str) -> list[Act] | None:
+    """The acts of every clause in order, or None when any clause fits no pattern."""
+    acts = []
+    for clause in clauses(text):
+        act = read_clause(clause)
+        if act is None:
+            return None
+        acts.append(act)
+    return acts or None

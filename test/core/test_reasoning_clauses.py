@@ -1,0 +1,166 @@
+"""Clause-by-clause plans (`compose.py`): multi-step commands keep every step, reports come back
+to the operator, people are found before they are followed or handed something, and nothing
+the robot has no skill for (guiding a person) is planned. The sentences are written for these
+tests, not taken from the evaluation data."""
+
+from __future__ import annotations
+
+import pytest
+
+from synth_agent.core.places import load_places
+from synth_agent.core.reasoning import Reasoner, ReasoningConfig, response_intent
+from synth_agent.core.reasoning.compose import read, read_clause, report_place
+from synth_agent.core.reasoning.dataset import Row
+from synth_agent.core.reasoning.evaluate import expressible, gold_steps, plan_steps_vocab
+
+PLACES = load_places()
+
+
+class Fixed:
+    """A classifier that always answers one intent (the composer must agree with it)."""
+
+    def __init__(self, intent: str) -> None:
+        self.intent = intent
+
+    def predict(self, text: str) -> tuple[str, float]:
+        return self.intent, 0.9
+
+
+def respond(text: str, intent: str, open_world: bool = True):
+    cfg = ReasoningConfig(open_world=open_world)
+    return Reasoner(cfg, PLACES, Fixed(intent)).respond(text, 0.0)
+
+
+def steps(d) -> list[tuple]:
+    return [tuple(s.model_dump(exclude_none=True).values()) for s in d.plan.steps]
+
+
+CASES = [
+    (
+        "head to the hallway, then look for the green box, grab it and drop it in the bedroom",
+        "place",
+        [("navigate_to", "hallway"), ("find", "green box"), ("pick", "green box"),
+         ("navigate_to", "bedroom"), ("place",)],
+    ),
+    (
+        "take the yellow bottle from the bathroom and hand it to me",
+        "bring",
+        [("navigate_to", "bathroom"), ("find", "yellow bottle"), ("pick", "yellow bottle"),
+         ("navigate_to", "operator"), ("place",)],
+    ),
+    (
+        "search for the blue ball in the bedroom, pick it up and carry it to Priya in the kitchen",
+        "bring",
+        [("navigate_to", "bedroom"), ("find", "blue ball"), ("pick", "blue ball"),
+         ("navigate_to", "kitchen"), ("find", "priya"), ("approach", "person"), ("place",)],
+    ),
+    (
+        "go to the kitchen, find the cup and tell me how many there are",
+        "describe",
+        [("navigate_to", "kitchen"), ("find", "cup"), ("describe",),
+         ("navigate_to", "operator"),
+         ("say", "I'm back from the kitchen; I told you there what I saw.")],
+    ),
+    (
+        "tell me how many chairs are in the garden shed",
+        "describe",
+        [("navigate_to", "garden_shed"), ("describe",), ("navigate_to", "operator"),
+         ("say", "I'm back from the garden shed; I told you there what I saw.")],
+    ),
+    (
+        "let me know the hair colour of the person at the front door",
+        "describe",
+        [("navigate_to", "front_door"), ("find", "person"), ("describe",),
+         ("navigate_to", "operator"),
+         ("say", "I'm back from the front door; I told you there what I saw.")],
+    ),
+    (
+        "wave to the woman with glasses in the bathroom and follow her",
+        "follow",
+        [("navigate_to", "bathroom"), ("find", "woman with glasses"), ("say", "Hello!"),
+         ("follow", "woman with glasses")],
+    ),
+    (
+        "meet Tomas by the dock then look for him in the bedroom",
+        "find",
+        [("navigate_to", "dock"), ("find", "tomas"), ("navigate_to", "bedroom"),
+         ("find", "tomas")],
+    ),
+    (
+        "follow the kneeling man in the living room",
+        "follow",
+        [("navigate_to", "living_room"), ("find", "kneeling man"),
+         ("follow", "kneeling man")],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "intent", "want"), CASES)
+def test_every_clause_becomes_its_steps(text, intent, want):
+    d = respond(text, intent)
+    assert d.plan.type == "plan", d.plan.say
+    assert steps(d) == want
+    assert response_intent(d) == intent
+
+
+def test_a_plan_that_disagrees_with_the_classifier_falls_back_to_the_skeleton():
+    d = respond("go to the bedroom and find the red cup", "navigate")
+    assert steps(d) == [("navigate_to", "bedroom")]  # composed ends in find: not navigate
+
+
+def test_one_unreadable_clause_leaves_the_whole_command_to_the_skeletons():
+    assert read("go to the kitchen and juggle three oranges") is None
+    assert read("go to the kitchen and find the cup") is not None
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "guide the visitor to the exit",
+        "lead them to the kitchen",
+        "escort the man from the door to the sofa",
+        "take them to the bathroom",
+        "take the old lady to the hallway",
+    ],
+)
+def test_guiding_a_person_is_never_read_as_an_act(clause):
+    assert read_clause(clause) is None
+
+
+def test_guiding_is_refused_not_planned():
+    d = respond("meet Lena in the kitchen and escort her to the dock", "other")
+    assert d.plan.type == "refuse"
+    assert not d.plan.steps
+
+
+def test_a_report_for_someone_else_comes_to_the_operator_and_says_so():
+    d = respond(
+        "tell the posture of the person at the sofa to the person at the window", "describe"
+    )
+    assert steps(d)[:4] == [("navigate_to", "sofa"), ("find", "person"), ("describe",),
+                            ("navigate_to", "operator")]  # fmt: skip
+    assert "told you instead" in d.plan.steps[-1].text
+
+
+def test_closed_world_asks_about_a_place_said_outright():
+    d = respond("go to the garage then find the cup", "find", open_world=False)
+    assert d.plan.type == "clarify"
+    assert "garage" in d.plan.say
+    d = respond("go to the bathroom then find the cup", "find", open_world=False)
+    assert steps(d) == [("navigate_to", "bathroom"), ("find", "cup")]
+
+
+def test_a_report_about_here_is_still_a_question():
+    assert report_place("tell me how many cups there are") is None
+    assert report_place("tell me how many cups are on the shelf") == "the shelf"
+    d = respond("how many cups are on the shelf?", "describe")
+    assert d.plan.type == "answer"  # a question, not "tell me": answered from the scene
+
+
+def test_evaluation_vocabulary_and_inexpressible_rows():
+    d = respond("take the red cup from the kitchen and give it to Noor", "bring")
+    assert plan_steps_vocab(d.plan) == ["navigate", "pick", "find", "bring"]
+    guide = Row("x", "other", "frida-cortex", {"steps": ["navigate", "find", "guide"]})
+    fetch = Row("y", "bring", "frida-cortex", {"steps": ["navigate", "pick", "navigate", "give"]})
+    assert not expressible(guide) and expressible(fetch)
+    assert gold_steps(fetch) == ["navigate", "pick", "navigate", "bring"]
