@@ -368,7 +368,7 @@ class SafetyGateConfig:
     max_linear_velocity: float = 0.5
     max_angular_velocity: float = 1.5
     max_linear_acceleration: float = 0.8
-    max_linear_deceleration: float = 2.5
+    max_linear_deceleration: float = 4.0
     max_angular_acceleration: float = 3.0
     max_angular_deceleration: float = 4.0
     holonomic: bool = False  # pass linear.y (limited like linear.x); else it is zeroed
@@ -383,7 +383,7 @@ class SafetyGateConfig:
     use_scan: bool = True  # a configured scan that is missing or stale stops the robot
     scan_timeout: float = 0.5  # 0 = never stale
     scan_frame: str = ""  # required frame_id of the scan ("" = any)
-    scan_pose: tuple[float, ...] = (0.0, 0.0, 0.0)  # scanner x, y, yaw on the base
+    scan_pose: tuple[float, ...] = (-0.05, 0.0, 0.0)  # scanner x, y, yaw on the base
     stop_distance: float = 0.1
     slowdown_distance: float = 0.4
     slowdown_ratio: float = 0.5

@@ -19,8 +19,10 @@ from synth_agent.core.safety_audit import AuditLog
 
 
 def config(**overrides) -> SafetyGateConfig:
-    """Defaults with overrides; the scan is off unless a test asks for it."""
+    """Defaults with overrides; the scan is off unless a test asks for it, and the scanner sits
+    at the base's centre (the tests give obstacle distances from there) unless a test moves it."""
     overrides.setdefault("use_scan", False)
+    overrides.setdefault("scan_pose", (0.0, 0.0, 0.0))
     sources = overrides.pop("sources", None)
     nested = {
         "arm": (overrides.pop("arm", None), ArmConfig),

@@ -252,14 +252,16 @@ def test_obstacle_stop_from_a_real_laserscan(launch, probe, tmp_path):
     agent = Stream(g.agent, twist(0.3))
     try:
         g.wait_output(lambda m: near(m.linear.x, 0.3), "driving with a clear scan")
-        scans.msg = scan(0.25)  # 0.05 m from the robot's edge, straight ahead
+        # The default scan_pose puts the scanner 5 cm behind the base centre (the sim's robot):
+        # 0.30 m from the scanner is 0.05 m from the robot's edge, straight ahead.
+        scans.msg = scan(0.30)
         g.wait_output(lambda m: m.linear.x == 0.0, "stopped by the obstacle")
         st = g.wait_state(lambda s: s["limits"]["zone"] == "stop", "the stop zone in the state")
         assert "stop zone: obstacle at 0.05 m" in st["last_intervention"]["reason"]
         agent.msg = twist(-0.2)  # backing off stays allowed
         g.wait_output(lambda m: m.linear.x < 0.0, "backing away from the obstacle")
         agent.msg = twist(0.3)
-        scans.msg = scan(0.5)  # 0.3 m away: slowdown zone, half speed
+        scans.msg = scan(0.55)  # 0.3 m from the edge: slowdown zone, half speed
         g.wait_output(lambda m: near(m.linear.x, 0.15, 1e-3), "half speed in the slowdown zone")
         scans.stop()  # the scan goes stale: fail-safe stop
         g.wait_output(lambda m: m.linear.x == 0.0, "stopped by the stale scan")
