@@ -149,10 +149,14 @@ class PerceptionConfig:
     camera_z_m: float = 0.6
     camera_yaw_deg: float = 0.0
     camera_pitch_deg: float = 8.0
-    # Depth input: off = the node does not subscribe to depth (a camera without one); depth
-    # older than depth_timeout_s (node receipt time) is not used.
+    # Depth input: off = the node does not subscribe to depth (a camera without one). Each
+    # colour image is paired with the depth image whose header stamp is within
+    # sync_tolerance_s of its own (0 = exactly equal; see perception_sync). Either half waits
+    # at most depth_timeout_s (node receipt time) for the other; with no depth at all for that
+    # long, images are processed without depth until depth is back.
     use_depth: bool = True
     depth_timeout_s: float = 0.5
+    sync_tolerance_s: float = 0.01
     # Lidar fallback (see perception_lidar): place detections without usable depth from their
     # bearing and the latest scan, if it is at most scan_timeout_s old.
     use_lidar_fallback: bool = True
@@ -257,6 +261,10 @@ class PerceptionConfig:
         _check(
             0 < self.depth_timeout_s <= 60,
             f"depth_timeout_s must be in (0, 60], got {self.depth_timeout_s}",
+        )
+        _check(
+            0 <= self.sync_tolerance_s <= 1,
+            f"sync_tolerance_s must be in [0, 1], got {self.sync_tolerance_s}",
         )
         _check(
             0 < self.scan_timeout_s <= 60,

@@ -4,10 +4,11 @@ image out. All behaviour is in `synth_agent.core.perception`; this file only mov
 Threading, and why: image processing takes milliseconds to tens of milliseconds, and a
 callback that does it would delay odometry and camera_info callbacks and let frames queue up in
 the middleware, so the scene would describe the past. Instead every callback only caches the
-latest message; the image callback hands the frame to one worker thread *if it is idle* and
-otherwise drops the frame (and counts it). The worker owns the core `Perception` object; the
-scene timer and the `agent/get_scene` service read it only when the worker is not using it, so
-no callback ever waits. Drop and reject counts are logged every 10 s and published on
+latest message (colour and depth images in a small stamp-keyed buffer); once a frame's colour
+and depth are both there it goes to one worker thread *if it is idle*, otherwise it is dropped
+(and counted). The worker owns the core `Perception` object; the scene timer and the
+`agent/get_scene` service read it only when the worker is not using it, so no callback ever
+waits. Drop and reject counts are logged every 10 s and published on
 `/diagnostics` every second (totals, and rates over the last second, so a monitor sees a camera
 that went silent or started sending garbage without parsing logs). Drops are by design (the
 camera is faster than `max_rate_hz`, or the worker is busy) and only inform; any rejected frame
@@ -15,9 +16,17 @@ in the last second, or frames arriving but none processed, is a WARN.
 
 Malformed images (unknown encoding, size mismatch, empty) are dropped with a logged reason.
 
-Depth and lidar: depth is subscribed only with `use_depth` (off for a camera without one) and
-used only while its latest message is at most `depth_timeout_s` old (receipt time), so a depth
-stream that stops does not place objects from an old picture. `scan` is subscribed with
+Depth and lidar: depth is subscribed only with `use_depth` (off for a camera without one). A
+colour image is processed with the depth image of the *same header stamp* (within
+`sync_tolerance_s`), paired by `core.perception_sync.FrameSync` like message_filters'
+synchronizers: pairing with the latest received depth instead gave each frame the previous
+frame's depth (the sim publishes colour first), and while turning that put false objects on
+the background behind real ones. The image callback buffers the image with the camera_info,
+pose and scan of its arrival; the depth callback, the image callback or a 0.1 s timer releases
+the pair. Images or depths that find no partner within `depth_timeout_s` are dropped and
+counted (`unmatched` in logs and diagnostics); when no depth arrives for `depth_timeout_s`,
+images are processed without depth (warned once, and again when depth is back), so a camera
+whose depth stops or never starts does not stall perception. `scan` is subscribed with
 `use_lidar_fallback`; the latest scan, stamped with the node's clock and the odometry pose at
 receipt, goes with every frame, and the core uses it only for detections without usable depth.
 Detections that neither can place are counted and their reasons logged (throttled).
@@ -51,6 +60,7 @@ from synth_agent.core.perception import (
     Scan,
     annotate,
 )
+from synth_agent.core.perception_sync import FrameSync, Pair
 from synth_agent.core.schemas import Scene, to_json
 from synth_agent.nodes.diagnostics import diagnostic_array
 from synth_agent.nodes.fastdds import use_large_image_transport
@@ -61,6 +71,12 @@ from synth_agent.nodes.spin import spin_node
 
 GET_SCENE = "agent/get_scene"  # std_srvs/Trigger: message = a fresh scene as JSON
 DIAGNOSTICS_PERIOD_S = 1.0
+SYNC_POLL_PERIOD_S = 0.1  # how often stream timeouts are checked when no message arrives
+
+
+def stamp_s(msg: Image) -> float:
+    """A message's header stamp in seconds."""
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
 
 
 def frame_diagnostics(
@@ -138,8 +154,15 @@ class PerceptionNode(Node):
         self._pending: tuple | None = None  # image, depth, camera_info, robot, scan
         self._stop = False
         self._info: CameraInfo | None = None
-        self._depth: Image | None = None
-        self._depth_t = -math.inf  # monotonic receipt time of self._depth
+        # Stamp-matched colour/depth pairs; an image travels with the camera_info, pose and
+        # scan of its arrival. Receipt times are monotonic (is the stream alive?).
+        self.sync: FrameSync[tuple, Image] = FrameSync(
+            self.config.sync_tolerance_s,
+            self.config.depth_timeout_s,
+            time.monotonic(),
+            depth_enabled=self.config.use_depth,
+        )
+        self._reported_unmatched = 0
         self._scan: tuple[LaserScan, float, tuple[float, float, float] | None] | None = None
         self._robot: tuple[float, float, float] | None = None
         self._last_start = -math.inf
@@ -172,6 +195,7 @@ class PerceptionNode(Node):
         self.create_service(Trigger, GET_SCENE, self._on_get_scene)
         self.create_timer(1.0 / self.config.scene_rate_hz, self._on_scene_timer)
         self.create_timer(10.0, self._report)
+        self.create_timer(SYNC_POLL_PERIOD_S, self._on_sync_timer)
         self.diag_pub = self.create_publisher(
             DiagnosticArray, contract.DIAGNOSTICS.name, profile(contract.DIAGNOSTICS)
         )
@@ -188,8 +212,7 @@ class PerceptionNode(Node):
         self._info = msg
 
     def _on_depth(self, msg: Image) -> None:
-        self._depth = msg
-        self._depth_t = time.monotonic()
+        self._submit(self.sync.add_depth(stamp_s(msg), msg, time.monotonic()))
 
     def _on_scan(self, msg: LaserScan) -> None:
         self._scan = (msg, self._now(), self._robot)
@@ -201,8 +224,25 @@ class PerceptionNode(Node):
 
     def _on_image(self, msg: Image) -> None:
         self.received += 1
+        # Buffered even without camera_info or odometry (dropped when released), so that its
+        # depth image is matched rather than reported as without a partner.
+        job = (msg, self._info, self._robot, self._scan)
+        self._submit(self.sync.add_image(stamp_s(msg), job, time.monotonic()))
+
+    def _on_sync_timer(self) -> None:
+        self._submit(self.sync.poll(time.monotonic()))
+
+    def _submit(self, pairs: list[Pair[tuple, Image]]) -> None:
+        """Hand the newest ready pair to the worker if it is idle and the rate allows; every
+        other ready pair is dropped (counted), never queued."""
+        self._log_sync()
+        if not pairs:
+            return
+        self.dropped += len(pairs) - 1
+        pair = pairs[-1]
+        img, info, robot, scan = pair.image
         now = time.monotonic()
-        if self._info is None or self._robot is None:
+        if info is None or robot is None:
             self.dropped += 1
             return
         if self._pending is not None or self._busy.locked():
@@ -212,9 +252,26 @@ class PerceptionNode(Node):
             self.dropped += 1
             return
         self._last_start = now
-        fresh = now - self._depth_t <= self.config.depth_timeout_s
-        self._pending = (msg, self._depth if fresh else None, self._info, self._robot, self._scan)
+        self._pending = (img, pair.depth, info, robot, scan)
         self._wake.set()
+
+    def _log_sync(self) -> None:
+        silent = self.sync.silent_since_change()
+        if silent is True:
+            self.get_logger().warning(
+                f"no depth image for {self.config.depth_timeout_s} s on {contract.DEPTH.name}: "
+                "processing colour images without depth (lidar fallback) until it is back"
+            )
+        elif silent is False:
+            self.get_logger().info("depth images are back: pairing colour and depth by stamp")
+        if self.sync.unmatched > self._reported_unmatched:
+            self.get_logger().warning(
+                f"{self.sync.unmatched} colour/depth image(s) dropped without a partner within "
+                f"sync_tolerance_s={self.config.sync_tolerance_s} s of their stamp "
+                f"(pending images/depths: {self.sync.pending})",
+                throttle_duration_sec=10.0,
+            )
+            self._reported_unmatched = self.sync.unmatched
 
     # -- worker ---------------------------------------------------------------------------
     def _now(self) -> float:
@@ -337,6 +394,7 @@ class PerceptionNode(Node):
             "processed": self.processed,
             "dropped": self.dropped,
             "rejected": self.rejected,
+            "unmatched": self.sync.unmatched,
         }
 
     def _publish_diagnostics(self) -> None:
@@ -347,6 +405,8 @@ class PerceptionNode(Node):
             totals, window, max(mono - self._last_diag, 1e-3), busy - self._last_busy_s
         )
         self._last_counts, self._last_busy_s, self._last_diag = totals, busy, mono
+        if self.config.use_depth:
+            values["depth"] = "silent: without depth" if self.sync.depth_silent else "paired"
         self.diag_pub.publish(diagnostic_array(self, "camera frames", level, message, values))
 
     def _report(self) -> None:
@@ -354,7 +414,8 @@ class PerceptionNode(Node):
             pct = 100.0 * self.dropped / self.received
             self.get_logger().info(
                 f"frames: received {self.received}, processed {self.processed}, "
-                f"dropped {self.dropped} ({pct:.0f}%), rejected {self.rejected}; "
+                f"dropped {self.dropped} ({pct:.0f}%), rejected {self.rejected}, "
+                f"colour/depth without a partner {self.sync.unmatched}; "
                 f"detections without a position {self.unlocated}"
             )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
@@ -111,6 +112,121 @@ def test_node_publishes_a_scene_with_the_red_cup_where_it_is(launch, probe):
     values = {kv.key: kv.value for kv in warn.values}
     assert float(values["reject_rate"]) > 0
     assert int(values["rejected (total)"]) >= 1 and "drop_rate" in values
+
+
+def _synthetic_inputs():
+    """Colour, depth, camera_info and odometry messages for the red cup seen from ROBOT."""
+    img, depth, in_view = render([("red cup", CUP)], ROBOT)
+    assert len(in_view) == 1
+    info = CameraInfo(width=K.width, height=K.height)
+    info.k = [K.fx, 0.0, K.cx, 0.0, K.fy, K.cy, 0.0, 0.0, 1.0]
+    odom = Odometry()
+    odom.pose.pose.position.x, odom.pose.pose.position.y = ROBOT[0], ROBOT[1]
+    odom.pose.pose.orientation.z = math.sin(ROBOT[2] / 2)
+    odom.pose.pose.orientation.w = math.cos(ROBOT[2] / 2)
+    return img, depth, info, odom
+
+
+def test_colour_is_paired_with_the_depth_of_its_own_stamp_not_the_latest(launch, probe):
+    """Each colour frame is followed by its depth (same stamp), as the sim publishes them, and
+    preceded by a decoy depth of another stamp that puts everything 6 m away. Pairing with the
+    latest received depth would place the cup on the decoy; pairing by stamp never does, and
+    the decoys are counted as unmatched on /diagnostics."""
+    from builtin_interfaces.msg import Time
+
+    node = launch(
+        [
+            "perception",
+            "--ros-args",
+            "-p",
+            "annotated_rate_hz:=0.0",
+            "-p",
+            "colour_radius_m:=[0.0, 0.0, 0.0, 0.0, 0.0]",
+        ],
+        name="perception",
+    )
+    node.wait_for_output("perception up", 30)
+    scenes = probe.subscribe(String, "agent/scene", profile("scene"))
+    diagnostics = probe.subscribe(DiagnosticArray, "/diagnostics", profile("default"))
+    img_pub = probe.publisher(Image, "camera/image_raw", profile("sensor"))
+    info_pub = probe.publisher(CameraInfo, "camera/camera_info", profile("sensor"))
+    depth_pub = probe.publisher(Image, "camera/depth/image_raw", profile("sensor"))
+    odom_pub = probe.publisher(Odometry, "odom", profile("sensor"))
+    probe.wait_for_subscribers(img_pub)
+    img, depth, info, odom = _synthetic_inputs()
+    decoy = np.full_like(depth, 6.0)
+
+    def cups():
+        return [
+            o for msg in list(scenes) for o in parse_scene(msg.data).objects if o.label == "red cup"
+        ]
+
+    deadline = time.monotonic() + 30
+    i = 0
+    while len(cups()) < 5 and time.monotonic() < deadline:
+        t = 100 + i
+        info_pub.publish(info)
+        odom_pub.publish(odom)
+        depth_pub.publish(numpy_to_image(decoy, "32FC1", "camera", Time(sec=t - 1, nanosec=5)))
+        time.sleep(0.02)
+        img_pub.publish(numpy_to_image(img[:, :, ::-1], "rgb8", "camera", Time(sec=t)))
+        time.sleep(0.03)
+        depth_pub.publish(numpy_to_image(depth, "32FC1", "camera", Time(sec=t)))
+        time.sleep(0.1)
+        i += 1
+    seen = cups()
+    assert len(seen) >= 5, "no scene with the red cup:\n" + node.output[-2000:]
+    for cup in seen:
+        err = math.dist((cup.position.x, cup.position.y, cup.position.z), CUP)
+        assert err < 0.05, f"cup at {cup.position}, {err:.2f} m off: paired with the decoy depth"
+
+    def unmatched():
+        return [
+            int(kv.value)
+            for a in diagnostics
+            for st in a.status
+            for kv in st.values
+            if kv.key == "unmatched (total)"
+        ]
+
+    wait_until(lambda: any(n > 0 for n in unmatched()), 10, "unmatched decoys on /diagnostics")
+    assert node.proc.poll() is None
+
+
+def test_without_depth_images_are_processed_after_a_warning(launch, probe):
+    """`use_depth` is on but no depth arrives: after `depth_timeout_s` the node warns once and
+    processes colour images without depth instead of waiting for depth forever."""
+    node = launch(["perception", "--ros-args", "-p", "annotated_rate_hz:=0.0"], name="perception")
+    node.wait_for_output("perception up", 30)
+    diagnostics = probe.subscribe(DiagnosticArray, "/diagnostics", profile("default"))
+    img_pub = probe.publisher(Image, "camera/image_raw", profile("sensor"))
+    info_pub = probe.publisher(CameraInfo, "camera/camera_info", profile("sensor"))
+    odom_pub = probe.publisher(Odometry, "odom", profile("sensor"))
+    probe.wait_for_subscribers(img_pub)
+    img, _, info, odom = _synthetic_inputs()
+    rgb = numpy_to_image(img[:, :, ::-1], "rgb8", "camera")
+
+    def processed() -> int:
+        return max(
+            (
+                int(kv.value)
+                for a in diagnostics
+                for st in a.status
+                for kv in st.values
+                if kv.key == "processed (total)"
+            ),
+            default=0,
+        )
+
+    deadline = time.monotonic() + 20
+    while processed() < 3 and time.monotonic() < deadline:
+        info_pub.publish(info)
+        odom_pub.publish(odom)
+        img_pub.publish(rgb)
+        time.sleep(0.1)
+    assert processed() >= 3, "frames not processed without depth:\n" + node.output[-2000:]
+    node.wait_for_output("processing colour images without depth", 5)
+    assert node.output.count("no depth image for") == 1
 
 
 def test_with_the_sim_the_scene_has_what_the_robot_sees_where_it_is(launch, probe):
