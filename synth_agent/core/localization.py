@@ -35,6 +35,7 @@ import numpy as np
 import yaml
 
 from synth_agent.core.geometry import wrap_angle
+from synth_agent.core.schemas import Pose2D, Position, Scene
 
 
 class MapError(ValueError):
@@ -353,3 +354,54 @@ class Localizer:
         self.correction = compose(target, inverse(odom_pose))  # type: ignore[assignment]
         self.accepted += 1
         return m
+
+
+def scene_in_map(scene: Scene, correction: tuple[float, float, float]) -> Scene:
+    """`scene` (odometry frame) moved into the map frame by the map←odom `correction`."""
+    if correction == (0.0, 0.0, 0.0):
+        return scene
+    rx, ry, ryaw = compose(correction, (scene.robot.x, scene.robot.y, scene.robot.yaw))
+    objects = []
+    for obj in scene.objects:
+        ox, oy, _ = compose(correction, (obj.position.x, obj.position.y, 0.0))
+        position = Position(x=ox, y=oy, z=obj.position.z)
+        objects.append(obj.model_copy(update={"position": position}))
+    robot = Pose2D(x=rx, y=ry, yaw=ryaw)
+    return scene.model_copy(update={"frame": "map", "robot": robot, "objects": objects})
+
+
+@dataclass
+class OdomHistory:
+    """The last second or so of odometry poses, to look up the pose at a scan's stamp."""
+
+    horizon_s: float = 1.0
+    stamps: list[float] = field(default_factory=list)
+    poses: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def add(self, stamp: float, pose: tuple[float, float, float]) -> None:
+        if self.stamps and stamp < self.stamps[-1]:
+            self.stamps.clear()  # time went back (a simulator reset): start again
+            self.poses.clear()
+        self.stamps.append(stamp)
+        self.poses.append(pose)
+        while self.stamps and self.stamps[0] < stamp - self.horizon_s:
+            self.stamps.pop(0)
+            self.poses.pop(0)
+
+    def at(self, stamp: float) -> tuple[float, float, float] | None:
+        """The pose interpolated at `stamp`; None when `stamp` lies outside the history."""
+        if not self.stamps or stamp < self.stamps[0] or stamp > self.stamps[-1] + 0.05:
+            return None
+        k = int(np.searchsorted(self.stamps, stamp))
+        if k >= len(self.stamps):
+            return self.poses[-1]
+        if k == 0 or self.stamps[k] == stamp:
+            return self.poses[k]
+        t0, t1 = self.stamps[k - 1], self.stamps[k]
+        a = (stamp - t0) / (t1 - t0)
+        p0, p1 = self.poses[k - 1], self.poses[k]
+        return (
+            p0[0] + a * (p1[0] - p0[0]),
+            p0[1] + a * (p1[1] - p0[1]),
+            wrap_angle(p0[2] + a * wrap_angle(p1[2] - p0[2])),
+        )

@@ -56,6 +56,13 @@ class MotorControlConfig:
     # Where the lidar sits on the base, ahead of its origin (the simulated robot's is 5 cm behind):
     # a return is placed from there, or everything ahead looks 5 cm further than it is.
     lidar_x_m: float = -0.05
+    # Localisation against a map (core/localization.py): scans matched to a map_server map
+    # correct the odometry's drift, so places (given in the map's frame) are reached where they
+    # are. map_file "" = the package's config/map.yaml (the simulated apartment); false = steer
+    # on odometry alone.
+    localization: bool = True
+    map_file: str = ""
+    localization_max_turn_radps: float = 0.5  # no matching while turning faster (scan skew)
     # Delegate navigate_to to Nav2's NavigateToPose action (when nav2_msgs imports; else the
     # node logs an error and keeps the built-in planner). Goals are sent in `nav2_frame`.
     use_nav2: bool = False
@@ -101,6 +108,7 @@ class MotorControlConfig:
             "approach_clearance_m", "approach_max_standoff_m",
             "find_timeout_s", "search_turn_radps", "follow_distance_m", "follow_lost_timeout_s",
             "grip_confirm_timeout_s", "grip_hold_distance_m", "step_timeout_factor",
+            "localization_max_turn_radps",
         )  # fmt: skip
         for name in positive:
             value = getattr(self, name)

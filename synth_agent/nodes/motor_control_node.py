@@ -17,6 +17,13 @@ in its own callback and under the same lock as the tick, so the zero that stops 
 out without waiting up to a control period for the timer (issue 7: preemption and cancel stop
 the robot within 0.2 s, and the safety gate's deceleration ramp already takes most of that);
 a plan, a cancel and a tick still never interleave.
+
+With `localization` on (the default), each scan is matched against the map
+(`core/localization.py`, the map_server map in config/map.yaml) at the odometry pose of the
+scan's stamp, and the resulting map←odom correction is applied to the odometry pose and to the
+scene before the executor sees them: the skills work in the map frame, the frame of the places
+file, and odometry drift no longer moves the goals. A scan that does not fit is ignored with the
+reason (debug log); without a usable map the node says so and steers on odometry.
 """
 
 from __future__ import annotations
@@ -36,6 +43,14 @@ from std_srvs.srv import Trigger
 
 from synth_agent.core import contract
 from synth_agent.core.geometry import yaw_from_quaternion
+from synth_agent.core.localization import (
+    Localizer,
+    MapError,
+    OccupancyMap,
+    OdomHistory,
+    scan_points,
+    scene_in_map,
+)
 from synth_agent.core.motor import Command, MotorControlConfig, Observation
 from synth_agent.core.places import PlacesError, load_places
 from synth_agent.core.plan_executor import PlanExecutor, Tick
@@ -163,6 +178,10 @@ class MotorControlNode(Node):
         self._lock = threading.Lock()
         self._obs = Observation()
         self._odom_seen = False
+        self._odom = (0.0, 0.0, 0.0)
+        self._odom_history = OdomHistory()
+        self._scene_odom = None
+        self.localizer = self._make_localizer()
 
         self.pub_cmd = self.create_publisher(
             Twist, contract.AGENT_CMD_VEL.name, profile(contract.AGENT_CMD_VEL)
@@ -197,6 +216,24 @@ class MotorControlNode(Node):
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
+    def _make_localizer(self) -> Localizer | None:
+        if not self.cfg.localization:
+            self.get_logger().info("localisation off: steering on odometry alone")
+            return None
+        from synth_agent.paths import config_path
+
+        path = self.cfg.map_file or config_path("map.yaml")
+        try:
+            grid = OccupancyMap.load(path)
+        except MapError as e:
+            self.get_logger().error(f"localisation off, steering on odometry alone: {e}")
+            return None
+        h, w = grid.shape
+        self.get_logger().info(
+            f"localisation on: {path} ({w * grid.resolution:.1f} x {h * grid.resolution:.1f} m)"
+        )
+        return Localizer(grid)
+
     # --- inputs: cache only ------------------------------------------------------------------
     def on_plan(self, msg: String) -> None:
         try:
@@ -226,10 +263,14 @@ class MotorControlNode(Node):
         if not all(math.isfinite(v) for v in values):
             self.get_logger().warning("ignored odometry with non-finite values")
             return
+        q = p.orientation
+        pose = (p.position.x, p.position.y, yaw_from_quaternion(q.x, q.y, q.z, q.w))
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         with self._lock:
             o = self._obs
-            q = p.orientation
-            o.x, o.y, o.yaw = p.position.x, p.position.y, yaw_from_quaternion(q.x, q.y, q.z, q.w)
+            self._odom = pose
+            self._odom_history.add(stamp, pose)
+            o.x, o.y, o.yaw = self.localizer.map_pose(pose) if self.localizer else pose
             o.v, o.w = t.linear.x, t.angular.z
             self._odom_seen = True
 
@@ -240,6 +281,22 @@ class MotorControlNode(Node):
         ranges[bad] = np.inf
         with self._lock:
             self._obs.ranges, self._obs.angles = ranges, angles
+            if self.localizer is None or abs(self._obs.w) > self.cfg.localization_max_turn_radps:
+                return
+            stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+            odom = self._odom_history.at(stamp)
+        if odom is None:
+            return  # no odometry around the scan's stamp (yet)
+        points = scan_points(ranges, msg.angle_min, msg.angle_increment, msg.range_min,
+                             msg.range_max, (self.cfg.lidar_x_m, 0.0, 0.0))  # fmt: skip
+        with self._lock:
+            match = self.localizer.update(odom, points)
+            o = self._obs
+            o.x, o.y, o.yaw = self.localizer.map_pose(self._odom)
+            if o.scene is not None:
+                o.scene = scene_in_map(self._scene_odom, self.localizer.correction)
+        if not match.accepted:
+            self.get_logger().debug(f"scan not matched: {match.reason}")
 
     def on_scene(self, msg: String) -> None:
         try:
@@ -248,7 +305,10 @@ class MotorControlNode(Node):
             self.get_logger().warning(f"rejected scene message: {e}")
             return
         with self._lock:
-            self._obs.scene = scene
+            self._scene_odom = scene
+            self._obs.scene = (
+                scene_in_map(scene, self.localizer.correction) if self.localizer else scene
+            )
 
     def on_safety(self, msg: String) -> None:
         try:

@@ -52,6 +52,10 @@ class SimConfig:
     lidar_range_min_m: float = 0.12
     lidar_range_max_m: float = 8.0
     lidar_noise_m: float = 0.005
+    # Miscalibrated odometry, as on a real base: the wheel radius and the track the odometry
+    # assumes are off by these fractions (0.02 = 2 % too large), so odometry drifts steadily.
+    odom_wheel_radius_error: float = 0.0
+    odom_track_error: float = 0.0
     # Robot pose at start and after sim/reset: [x, y, yaw] in the apartment (= odom) frame.
     initial_pose: list[float] = field(default_factory=lambda: [9.55, 1.7, math.pi])
     person_path: list[float] = field(default_factory=lambda: [6.2, 0.7])
@@ -105,6 +109,10 @@ class SimConfig:
         if not self.lidar_range_max_m > self.lidar_range_min_m:
             raise ValueError("lidar_range_max_m must be greater than lidar_range_min_m")
         _non_negative("lidar_noise_m", self.lidar_noise_m)
+        for name in ("odom_wheel_radius_error", "odom_track_error"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and abs(value) <= 0.2):
+                raise ValueError(f"{name} must be a fraction within ±0.2, got {value!r}")
         if len(self.initial_pose) != 3:
             raise ValueError(f"initial_pose must be [x, y, yaw], got {self.initial_pose}")
         if len(self.person_path) < 2 or len(self.person_path) % 2:

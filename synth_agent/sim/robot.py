@@ -95,8 +95,12 @@ class OdomState:
 class WheelOdometry:
     """Dead reckoning from wheel encoder angles (exact arc integration per update)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, radius_error: float = 0.0, track_error: float = 0.0) -> None:
+        """`radius_error` and `track_error`: how far (as fractions) the wheel radius and track
+        this odometry assumes are off from the model's, to simulate a miscalibrated base."""
         self.world = world
+        self.radius_m = world.wheel_radius_m * (1.0 + radius_error)
+        self.track_m = world.track_m * (1.0 + track_error)
         self.state = OdomState(0.0, 0.0, 0.0)
         self._last = self._angles()
 
@@ -110,7 +114,7 @@ class WheelOdometry:
 
     def update(self) -> OdomState:
         """Integrate the wheel rotation since the last call."""
-        r, track = self.world.wheel_radius_m, self.world.track_m
+        r, track = self.radius_m, self.track_m
         left, right = self._angles()
         dl, dr = (left - self._last[0]) * r, (right - self._last[1]) * r
         self._last = (left, right)

@@ -67,7 +67,7 @@ class Simulation:
         self.world = World(c.world)
         self.rng = np.random.default_rng(c.seed)
         self.drive = DiffDrive(self.world, c.max_linear_mps, c.max_angular_radps)
-        self.odometry = WheelOdometry(self.world)
+        self.odometry = WheelOdometry(self.world, c.odom_wheel_radius_error, c.odom_track_error)
         self.lidar = Lidar(
             self.world,
             c.lidar_beams,

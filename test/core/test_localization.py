@@ -135,3 +135,40 @@ def test_compose_and_inverse_are_consistent():
 def test_config_refuses_bad_values(kwargs):
     with pytest.raises(ValueError):
         LocalizerConfig(**kwargs)
+
+
+def test_odom_history_interpolates_at_a_scan_stamp_and_forgets_old_poses():
+    from synth_agent.core.localization import OdomHistory
+
+    h = OdomHistory(horizon_s=1.0)
+    assert h.at(0.0) is None
+    for k in range(30):  # 50 Hz, turning through ±π
+        h.add(k * 0.02, (k * 0.01, 0.0, 3.0 + k * 0.01))
+    x, _, yaw = h.at(0.31)
+    assert x == pytest.approx(0.155)
+    assert yaw == pytest.approx(math.remainder(3.155, 2 * math.pi))  # wrapped, not averaged
+    assert h.at(-0.5) is None and h.at(5.0) is None
+    h.add(2.0, (9.0, 9.0, 0.0))
+    assert h.stamps[0] >= 1.0  # older than the horizon: gone
+    h.add(0.5, (1.0, 1.0, 0.0))  # time went back (a simulator reset): start again
+    assert h.stamps == [0.5]
+
+
+def test_scene_moves_into_the_map_frame_with_the_correction():
+    from synth_agent.core.localization import scene_in_map
+    from synth_agent.core.schemas import Scene
+
+    scene = Scene.model_validate({
+        "stamp": 1.0, "robot": {"x": 1.0, "y": 0.0, "yaw": 0.0},
+        "objects": [{"id": "cup-1", "label": "cup", "confidence": 0.9,
+                     "position": {"x": 2.0, "y": 0.0, "z": 0.8}, "distance": 1.0,
+                     "bearing": 0.0, "last_seen": 1.0}],
+    })  # fmt: skip
+    assert scene_in_map(scene, (0.0, 0.0, 0.0)) is scene
+    moved = scene_in_map(scene, (0.5, -0.2, math.pi / 2))
+    assert moved.frame == "map"
+    assert (moved.robot.x, moved.robot.y) == pytest.approx((0.5, 0.8))
+    assert moved.robot.yaw == pytest.approx(math.pi / 2)
+    cup = moved.objects[0]
+    assert (cup.position.x, cup.position.y, cup.position.z) == pytest.approx((0.5, 1.8, 0.8))
+    assert (cup.distance, cup.bearing) == (1.0, 0.0)  # relative to the robot: unchanged

@@ -229,3 +229,25 @@ def test_physics_steps_are_the_fixed_timestep_and_remainders_carry():
     assert steps == 15
     assert sim.time - t0 == pytest.approx(0.03)
     assert sim.world.model.opt.integrator == mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+
+
+def test_miscalibrated_odometry_drifts_as_configured():
+    """A 3 % radius error makes the odometry's distances 3 % long; with a 5 % track error on
+    top its turns come out ×1.03/1.05. The truth is unaffected: only the odometry is off."""
+    exact, skewed = make_sim(), make_sim(odom_track_error=0.05, odom_wheel_radius_error=0.03)
+    for sim in (exact, skewed):
+        drive(sim, 0.0, 1.0, 1.5)
+    truth_turn = angle_diff(exact.ground_truth()["robot"]["yaw"], exact.config.initial_pose[2])
+    odom_turn = angle_diff(skewed.odom().yaw, skewed.config.initial_pose[2])
+    skewed_truth = angle_diff(skewed.ground_truth()["robot"]["yaw"], skewed.config.initial_pose[2])
+    assert skewed_truth == pytest.approx(truth_turn, abs=0.01)
+    assert odom_turn == pytest.approx(skewed_truth * 1.03 / 1.05, rel=0.005)
+    start = skewed.odom().x, skewed.odom().y
+    gt0 = skewed.ground_truth()["robot"]
+    drive(skewed, 0.3, 0.0, 2.0)
+    gt1 = skewed.ground_truth()["robot"]
+    odom_dist = math.hypot(skewed.odom().x - start[0], skewed.odom().y - start[1])
+    true_dist = math.hypot(gt1["x"] - gt0["x"], gt1["y"] - gt0["y"])
+    assert odom_dist == pytest.approx(true_dist * 1.03, rel=0.01)
+    for sim in (exact, skewed):
+        sim.close()
