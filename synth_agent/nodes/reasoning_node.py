@@ -83,6 +83,10 @@ class ReasoningNode(Node):
                 generator = load_generator(self.cfg, classifier)
                 with self._core_lock:
                     self.core.generator = generator
+                info = getattr(generator.backend, "describe", dict)()  # device, dtype, weights
+                self.get_logger().info(
+                    "reasoning: language model " + ", ".join(f"{k}={v}" for k, v in info.items())
+                )
             self.get_logger().info(
                 f"reasoning: intent model ready in {time.monotonic() - self._t_load0:.1f} s"
             )

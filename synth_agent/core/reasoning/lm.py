@@ -11,8 +11,15 @@ Why these choices (issue 6):
   `~/.cache/synth_agent/` (or $SYNTH_AGENT_CACHE) and every later load takes that (~1-3 s).
 - Any local folder with a Hugging Face causal LM replaces it (`model: /path/to/qwen`).
 - `quantization`: none (fp32), bf16, or bitsandbytes 8-bit / 4-bit nf4 (measured fine on CPU
-  for this model; the target for CUDA). torch's dynamic int8 turned this model's output to
-  garbage when measured, so it is deliberately not offered.
+  for this model with bitsandbytes 0.50, only slower; the target for CUDA). torch's dynamic int8
+  turned this model's output to garbage when measured, so it is deliberately not offered.
+  torchao weight-only int8 / int4 (`int8wo`, `int4wo`; int4 on CUDA only) are offered to the
+  benchmark when torchao is installed. What cannot run on the resolved device fails at load with
+  the reason (`check_quantization`), never on the first command.
+- `device: auto` is CUDA when torch sees a GPU. On CUDA the reply is decoded by our own loop over
+  a static KV cache replayed from a CUDA graph (`decode.py`: decoding is launch-bound there);
+  on the CPU by transformers' `generate`. `describe()` says what was chosen (device, dtype,
+  quantization, decode path, weight bytes) for the node's start-up log and diagnostics.
 - Constrained decoding uses xgrammar's transformers logits processor: measured 5/5 valid JSON
   with SmolLM2 at full speed, where lm-format-enforcer and transformers-cfg do not work with
   transformers 5.
@@ -51,6 +58,8 @@ class Backend(Protocol):
     def complete(
         self, messages: list[Message], schema: dict | None = None, max_new_tokens: int = 96
     ) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
 
 def cache_dir() -> Path:
@@ -118,9 +127,17 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
     tmp.rename(out)
 
 
-def pick_device(device: str) -> str:
+# Quantizations the local backend can load; the node's config offers the first four.
+LOCAL_QUANTIZATIONS = ("none", "bf16", "8bit", "4bit", "int8wo", "int4wo")
+BNB_MIN_VERSION = "0.46.1"  # transformers 5's minimum, and the first with a CPU backend
+
+
+def resolve_device(device: str) -> str:
+    """`auto` -> cuda if torch sees a GPU, else cpu; `cuda` without a GPU is an error."""
     import torch
 
+    if device not in ("auto", "cpu", "cuda"):
+        raise LMError(f"device: {device!r} is not one of auto, cpu, cuda")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -128,8 +145,96 @@ def pick_device(device: str) -> str:
     return device
 
 
+pick_device = resolve_device  # the earlier name
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def check_quantization(quantization: str, device: str) -> None:
+    """Raise LMError saying why `quantization` cannot run on the resolved `device`."""
+    if quantization not in LOCAL_QUANTIZATIONS:
+        raise LMError(f"quantization: {quantization!r} is not one of {LOCAL_QUANTIZATIONS}")
+    if quantization in ("8bit", "4bit"):
+        have = _version("bitsandbytes") if importlib.util.find_spec("bitsandbytes") else None
+        if have is None:
+            where = (
+                " (carry it to a GPU machine with tools/gpu_wheels.py)" if device == "cuda" else ""
+            )
+            raise LMError(f"quantization: {quantization} needs the bitsandbytes package{where}")
+        from packaging.version import Version
+
+        if Version(have) < Version(BNB_MIN_VERSION):
+            raise LMError(
+                f"quantization: {quantization} needs bitsandbytes >= {BNB_MIN_VERSION} "
+                f"(found {have}; older ones have no CPU backend and transformers 5 refuses them)"
+            )
+    if quantization in ("int8wo", "int4wo"):
+        if importlib.util.find_spec("torchao") is None:
+            raise LMError(f"quantization: {quantization} needs the torchao package")
+        if quantization == "int4wo" and device != "cuda":
+            raise LMError("quantization: int4wo (torchao int4 weight-only) runs on CUDA only")
+
+
+def _quantization_kwargs(quantization: str, device: str) -> dict[str, Any]:
+    """from_pretrained arguments for a checked quantization on a resolved device."""
+    import torch
+
+    if quantization == "none":
+        return {"dtype": torch.float32}
+    if quantization == "bf16":
+        return {"dtype": torch.bfloat16}
+    if quantization in ("8bit", "4bit"):
+        from transformers import BitsAndBytesConfig
+
+        compute = torch.float32 if device == "cpu" else torch.bfloat16
+        config = (
+            BitsAndBytesConfig(load_in_8bit=True)
+            if quantization == "8bit"
+            else BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute
+            )
+        )
+        # The unquantized rest (embeddings, norms) in the compute dtype on CUDA.
+        return {"quantization_config": config, "device_map": device, "dtype": compute}
+    from torchao.quantization import Int4WeightOnlyConfig, Int8WeightOnlyConfig
+    from transformers import TorchAoConfig
+
+    quant_type = Int8WeightOnlyConfig() if quantization == "int8wo" else Int4WeightOnlyConfig()
+    return {
+        "quantization_config": TorchAoConfig(quant_type=quant_type),
+        "device_map": device,
+        "dtype": torch.bfloat16,
+    }
+
+
+_COMPILERS: dict[tuple[str, int], Any] = {}
+_COMPILERS_LOCK = threading.Lock()
+
+
+def _grammar_compiler(tokenizer, model_path: str, model):
+    """One xgrammar compiler per tokenizer and vocabulary size, shared by backends in this process:
+    reading a 49k-token vocabulary takes seconds, and benchmarks load a model many ways."""
+    import xgrammar as xgr
+
+    key = (model_path, int(model.config.vocab_size))
+    with _COMPILERS_LOCK:
+        if key not in _COMPILERS:
+            info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=key[1])
+            _COMPILERS[key] = xgr.GrammarCompiler(info)
+        return _COMPILERS[key]
+
+
 class LocalBackend:
-    """A causal LM in this process, with xgrammar-constrained decoding. Thread-safe (one lock)."""
+    """A causal LM in this process, with xgrammar-constrained decoding. Thread-safe (one lock).
+
+    `decode`: auto (graph on CUDA, generate on the CPU), generate, static or graph (decode.py)."""
 
     name = "local"
 
@@ -139,59 +244,82 @@ class LocalBackend:
         quantization: str = "none",
         device: str = "auto",
         threads: int = 1,
+        decode: str = "auto",
     ) -> None:
         _offline()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from synth_agent.core.reasoning.decode import StaticDecoder, resolve_decode
+
         t0 = time.monotonic()
         if threads > 0:
             torch.set_num_threads(threads)
-        self.device = pick_device(device)
+        self.device = resolve_device(device)
+        check_quantization(quantization, self.device)
+        try:
+            self.decode, self.decode_why = resolve_decode(decode, self.device, quantization)
+        except ValueError as e:
+            raise LMError(str(e)) from None
         folder = resolve_model(model)
-        kwargs: dict[str, Any] = {}
-        if quantization == "bf16":
-            kwargs["dtype"] = torch.bfloat16
-        elif quantization in ("8bit", "4bit"):
-            if importlib.util.find_spec("bitsandbytes") is None:
-                raise LMError(f"quantization: {quantization} needs the bitsandbytes package")
-            from transformers import BitsAndBytesConfig
-
-            kwargs["quantization_config"] = (
-                BitsAndBytesConfig(load_in_8bit=True)
-                if quantization == "8bit"
-                else BitsAndBytesConfig(
-                    load_in_4bit=True,
-                    bnb_4bit_quant_type="nf4",
-                    bnb_4bit_compute_dtype=torch.float32
-                    if self.device == "cpu"
-                    else torch.bfloat16,
-                )
-            )
-            kwargs["device_map"] = self.device
+        kwargs = _quantization_kwargs(quantization, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs).eval()
         if "device_map" not in kwargs:
             self.model.to(self.device)
         self._torch = torch
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # complete() -> generate_ids()
         self._grammars: dict[str, Any] = {}
         self._compiler = None
+        self._decoder = (
+            StaticDecoder(self.model, graph=self.decode == "graph")
+            if self.decode in ("static", "graph")
+            else None
+        )
+        eos = self.model.generation_config.eos_token_id
+        if eos is None:
+            eos = self.tokenizer.eos_token_id
+        self.eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+        self.pad_id = self.tokenizer.pad_token_id or self.tokenizer.eos_token_id
         self.model_path = str(folder)
         self.quantization = quantization
         self.load_s = time.monotonic() - t0
 
-    def _grammar(self, schema: dict):
-        import xgrammar as xgr
+    def describe(self) -> dict[str, Any]:
+        """What runs where, for the start-up log, /diagnostics and benchmark results."""
+        torch = self._torch
+        weights = self.model.get_input_embeddings().weight
+        if self.device == "cuda":
+            index = weights.device.index or 0
+            device_name = torch.cuda.get_device_name(index)
+        else:
+            import platform
 
+            device_name = platform.processor() or platform.machine()
+        decode = self._decoder.path if self._decoder is not None else self.decode
+        note = self._decoder.note if self._decoder is not None and self._decoder.note else ""
+        return {
+            "backend": self.name,
+            "model": self.model_path,
+            "device": self.device,
+            "device_name": device_name,
+            "dtype": str(weights.dtype).removeprefix("torch."),
+            "quantization": self.quantization,
+            "decode": decode,
+            "decode_why": note or self.decode_why,
+            "weight_bytes": int(self.model.get_memory_footprint()),
+            "load_s": round(self.load_s, 3),
+            "torch": torch.__version__,
+            "transformers": _version("transformers"),
+            "bitsandbytes": _version("bitsandbytes"),
+        }
+
+    def _grammar(self, schema: dict):
         # Property order is the generation order ("skill" first), so the key keeps it too.
         key = json.dumps(schema)
         if key not in self._grammars:
             if self._compiler is None:
-                info = xgr.TokenizerInfo.from_huggingface(
-                    self.tokenizer, vocab_size=self.model.config.vocab_size
-                )
-                self._compiler = xgr.GrammarCompiler(info)
+                self._compiler = _grammar_compiler(self.tokenizer, self.model_path, self.model)
             if len(self._grammars) > 64:  # the world changes slowly; keep a few
                 self._grammars.clear()
             self._grammars[key] = self._compiler.compile_json_schema(
@@ -199,30 +327,49 @@ class LocalBackend:
             )
         return self._grammars[key]
 
-    def complete(
-        self, messages: list[Message], schema: dict | None = None, max_new_tokens: int = 96
-    ) -> str:
-        """Greedy decoding of the assistant's reply, under `schema` when given."""
+    def prompt_ids(self, messages: list[Message]):
+        """The chat prompt's token ids [1, P] (on the CPU)."""
+        prompt = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+        return self.tokenizer(prompt, return_tensors="pt")["input_ids"]
+
+    def generate_ids(
+        self, input_ids, schema: dict | None = None, max_new_tokens: int = 96,
+        ignore_eos: bool = False,
+    ):  # fmt: skip
+        """Greedy new tokens after `input_ids` (a `DecodeResult`, timed), under `schema` if given.
+
+        `ignore_eos` (benchmarks) decodes exactly `max_new_tokens`."""
+        from synth_agent.core.reasoning.decode import hf_generate
+
         torch = self._torch
         with self._lock, torch.inference_mode():
-            prompt = self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=True
-            )
-            batch = self.tokenizer(prompt, return_tensors="pt").to(self.device)
+            if self._decoder is not None:
+                matcher = None
+                if schema is not None:
+                    import xgrammar as xgr
+
+                    matcher = xgr.GrammarMatcher(self._grammar(schema))
+                return self._decoder.generate(
+                    input_ids, max_new_tokens, self.eos_ids, matcher, ignore_eos
+                )
             processors = []
             if schema is not None:
                 import xgrammar as xgr
 
                 processors.append(xgr.contrib.hf.LogitsProcessor(self._grammar(schema)))
-            out = self.model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                logits_processor=processors or None,
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            return hf_generate(
+                self.model, input_ids, max_new_tokens, self.pad_id, processors, ignore_eos
             )
-            new = out[0, batch["input_ids"].shape[1] :]
-            return self.tokenizer.decode(new, skip_special_tokens=True)
+
+    def complete(
+        self, messages: list[Message], schema: dict | None = None, max_new_tokens: int = 96
+    ) -> str:
+        """Greedy decoding of the assistant's reply, under `schema` when given."""
+        with self._lock:
+            result = self.generate_ids(self.prompt_ids(messages), schema, max_new_tokens)
+            return self.tokenizer.decode(result.tokens, skip_special_tokens=True)
 
 
 class OpenAIBackend:
@@ -269,6 +416,10 @@ class OpenAIBackend:
             return str(data["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError):
             raise LMError(f"{self.url}: unexpected response shape") from None
+
+    def describe(self) -> dict[str, Any]:
+        """What answers, for the start-up log and /diagnostics (the server owns the device)."""
+        return {"backend": self.name, "model": self.model, "url": self.url}
 
 
 def load_backend(cfg) -> Backend:
