@@ -157,6 +157,11 @@ class LocalizerConfig:
     max_correction_m: float = 0.5
     max_correction_deg: float = 10.0
     gain: float = 0.5
+    # A jump beyond the limits above is believed only when this many consecutive scans fit the
+    # map well and agree on it (within relocalize_agree_m): the robot was carried, or odometry
+    # restarted, not one scan fooled by clutter.
+    relocalize_after: int = 5
+    relocalize_agree_m: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("max_distance_m", "max_range_m", "inlier_distance_m", "max_correction_m",
@@ -166,6 +171,8 @@ class LocalizerConfig:
                 raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
         if not (0 < self.gain <= 1) or not (0 < self.min_inlier_ratio <= 1):
             raise ValueError("gain and min_inlier_ratio must lie in (0, 1]")
+        if self.relocalize_after < 1 or not (self.relocalize_agree_m > 0):
+            raise ValueError("relocalize_after ≥ 1 and relocalize_agree_m > 0 are required")
         if self.min_points < 3 or self.iterations < 1 or not self.damping >= 0:
             raise ValueError("min_points ≥ 3, iterations ≥ 1 and damping ≥ 0 are required")
 
@@ -328,10 +335,18 @@ class Localizer:
     correction: tuple[float, float, float] = (0.0, 0.0, 0.0)
     accepted: int = 0
     rejected: int = 0
+    relocalized: int = 0
     last: Match | None = None
+    _jumps: list[tuple[float, float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.field = LikelihoodField(self.grid, self.config.max_distance_m)
+
+    def reset(self, correction: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
+        """Start again from `correction` (identity: odometry is in the map frame again, as after
+        a simulator reset that put the robot back where odometry restarted)."""
+        self.correction = correction
+        self._jumps.clear()
 
     def map_pose(self, odom_pose: tuple[float, float, float]) -> tuple[float, float, float]:
         """The robot's pose in the map frame, from its odometry pose."""
@@ -344,7 +359,22 @@ class Localizer:
         self.last = m
         if not m.accepted:
             self.rejected += 1
+            if m.inlier_ratio < self.config.min_inlier_ratio:
+                self._jumps.clear()
+                return m
+            # A good fit, too far from where odometry says: believe it only if it persists.
+            implied = compose(m.pose, inverse(odom_pose))
+            if self._jumps and not self._agree(implied, self._jumps[-1]):
+                self._jumps.clear()
+            self._jumps.append(implied)  # type: ignore[arg-type]
+            if len(self._jumps) < self.config.relocalize_after:
+                return m
+            self.reset(implied)  # type: ignore[arg-type]
+            self.relocalized += 1
+            m = Match(m.pose, m.inlier_ratio, m.points, True, f"re-localised ({m.reason})")
+            self.last = m
             return m
+        self._jumps.clear()
         g = self.config.gain
         target = (
             prior[0] + g * (m.pose[0] - prior[0]),
@@ -354,6 +384,12 @@ class Localizer:
         self.correction = compose(target, inverse(odom_pose))  # type: ignore[assignment]
         self.accepted += 1
         return m
+
+    def _agree(self, a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+        tol = self.config.relocalize_agree_m
+        return math.hypot(a[0] - b[0], a[1] - b[1]) <= tol and abs(wrap_angle(a[2] - b[2])) <= (
+            tol / 2.0  # rad: 0.1 m ↔ ~3°
+        )
 
 
 def scene_in_map(scene: Scene, correction: tuple[float, float, float]) -> Scene:

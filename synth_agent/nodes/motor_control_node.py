@@ -60,6 +60,7 @@ from synth_agent.nodes.params import declare_config
 from synth_agent.nodes.qos import profile
 from synth_agent.nodes.spin import spin_node
 
+ODOM_JUMP_M = 0.5  # odometry moving further than this between two messages has restarted
 SERVER_WAIT_S = 5.0  # wall seconds a goal waits for Nav2's action server to be discovered
 
 
@@ -268,6 +269,15 @@ class MotorControlNode(Node):
         stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         with self._lock:
             o = self._obs
+            jump = math.hypot(pose[0] - self._odom[0], pose[1] - self._odom[1])
+            if self.localizer is not None and self._odom_seen and jump > ODOM_JUMP_M:
+                # No base moves half a metre between two odometry messages: odometry restarted
+                # (a simulator reset, a base reboot). The old correction no longer applies.
+                self.localizer.reset()
+                self._odom_history = OdomHistory()
+                self.get_logger().warning(
+                    f"odometry jumped {jump:.2f} m: localisation starts again from odometry"
+                )
             self._odom = pose
             self._odom_history.add(stamp, pose)
             o.x, o.y, o.yaw = self.localizer.map_pose(pose) if self.localizer else pose

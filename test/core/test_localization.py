@@ -172,3 +172,22 @@ def test_scene_moves_into_the_map_frame_with_the_correction():
     cup = moved.objects[0]
     assert (cup.position.x, cup.position.y, cup.position.z) == pytest.approx((0.5, 1.8, 0.8))
     assert (cup.distance, cup.bearing) == (1.0, 0.0)  # relative to the robot: unchanged
+
+
+def test_a_persistent_jump_is_believed_after_enough_agreeing_scans(sim, grid):
+    """The robot was carried 15 cm (or odometry restarted): one scan saying so is ignored, five
+    in a row that fit the map and agree re-localise it; a reset forgets the correction."""
+    truth = POSES[4]
+    odom = (truth[0] - 0.15, truth[1], truth[2])
+    loc = Localizer(grid, LocalizerConfig(max_correction_m=0.1))
+    points = scan_at(sim, truth)
+    for _ in range(4):
+        m = loc.update(odom, points)
+        assert not m.accepted and "implausible" in m.reason, m
+    m = loc.update(odom, points)
+    assert m.accepted and "re-localised" in m.reason
+    est = loc.map_pose(odom)
+    assert math.hypot(est[0] - truth[0], est[1] - truth[1]) < 0.02
+    assert loc.relocalized == 1
+    loc.reset()
+    assert loc.correction == (0.0, 0.0, 0.0) and loc.map_pose(odom) == odom
