@@ -87,6 +87,14 @@ class MotorControlConfig:
     search_turn_radps: float = 0.6
     follow_distance_m: float = 1.0
     follow_lost_timeout_s: float = 5.0
+    # guide: lead a person to a place. The camera looks ahead, so a person walking behind is out
+    # of view: after guide_lost_s without a sighting the robot stops and looks back; it also
+    # stops when they are seen further back than guide_wait_distance_m, goes on once they are
+    # within guide_resume_distance_m, and gives up after guide_lost_timeout_s of waiting.
+    guide_wait_distance_m: float = 2.0
+    guide_resume_distance_m: float = 1.2
+    guide_lost_s: float = 6.0
+    guide_lost_timeout_s: float = 30.0
     gripper_open: float = 0.0
     gripper_closed: float = 1.0
     gripper_settle_s: float = 1.0
@@ -107,6 +115,8 @@ class MotorControlConfig:
             "stuck_timeout_s", "stuck_min_progress_m", "approach_standoff_m", "object_stale_s",
             "approach_clearance_m", "approach_max_standoff_m",
             "find_timeout_s", "search_turn_radps", "follow_distance_m", "follow_lost_timeout_s",
+            "guide_wait_distance_m", "guide_resume_distance_m", "guide_lost_s",
+            "guide_lost_timeout_s",
             "grip_confirm_timeout_s", "grip_hold_distance_m", "step_timeout_factor",
             "localization_max_turn_radps",
         )  # fmt: skip
@@ -145,6 +155,8 @@ class MotorControlConfig:
             raise ValueError("approach_standoff_m: must exceed robot_radius_m")
         if self.approach_max_standoff_m < self.approach_standoff_m:
             raise ValueError("approach_max_standoff_m: must be at least approach_standoff_m")
+        if self.guide_resume_distance_m >= self.guide_wait_distance_m:
+            raise ValueError("guide_resume_distance_m: must be below guide_wait_distance_m")
         for name in ("gripper_open", "gripper_closed"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value <= 1.0):

@@ -71,6 +71,14 @@ class Follow(_Strict):
     target: Text = "person"
 
 
+class Guide(_Strict):
+    """Lead a person to a place: they walk behind the robot, which waits when they fall back."""
+
+    skill: Literal["guide"]
+    place: Text
+    person: Text = "person"
+
+
 class Turn(_Strict):
     skill: Literal["turn"]
     angle_deg: FiniteFloat
@@ -100,11 +108,25 @@ class Stop(_Strict):
 
 
 Step = Annotated[
-    Union[NavigateTo, Find, Approach, Pick, Place, Follow, Turn, Drive, Wait, Describe, Say, Stop],
+    Union[
+        NavigateTo,
+        Find,
+        Approach,
+        Pick,
+        Place,
+        Follow,
+        Guide,
+        Turn,
+        Drive,
+        Wait,
+        Describe,
+        Say,
+        Stop,
+    ],
     Field(discriminator="skill"),
 ]
 SKILLS: tuple[str, ...] = (
-    "navigate_to", "find", "approach", "pick", "place", "follow",
+    "navigate_to", "find", "approach", "pick", "place", "follow", "guide",
     "turn", "drive", "wait", "describe", "say", "stop",
 )  # fmt: skip
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Literal, Protocol
 
 import numpy as np
@@ -734,6 +735,132 @@ class Follow(Skill):
         return self._ramp(v, w), RUNNING
 
 
+GUIDE_REACQUIRE_M = 1.0  # a new track this close to where the guest was is the guest (re-id)
+
+
+def without(obs: Observation, track_id: str | None) -> Observation:
+    """The observation with one scene track left out."""
+    if obs.scene is None or track_id is None:
+        return obs
+    objects = [o for o in obs.scene.objects if o.id != track_id]
+    return replace(obs, scene=obs.scene.model_copy(update={"objects": objects}))
+
+
+class Guide(Skill):
+    """Lead a person to a place: navigate_to with an eye on the guest behind.
+
+    The driving is a `navigate` sub-skill (route, local planner, stuck recovery, or Nav2), fed
+    an observation without the guest's track, so the walker-yield of the local planner does not
+    stop for the person it is leading. Around it, a watch on the guest: the camera looks ahead,
+    so someone walking behind is out of view; after `guide_lost_s` without a sighting, or when
+    the guest is seen more than `guide_wait_distance_m` away, the robot stops, drops the
+    navigation (a Nav2 goal is canceled) and waits, turning to face the guest (or where they
+    were last seen, then slowly round). Once they are in view within `guide_resume_distance_m`
+    it goes on with a fresh navigation from where it stands: a new route and progress watch,
+    since standing still is not being stuck. A wait longer than `guide_lost_timeout_s` fails
+    with the reason; arriving succeeds. The guest is the track that matches `person` (a name
+    matches no label, so then the nearest person) and stays that track: another person walking
+    past is not followed. "Please follow me" is the step's announcement (`announce`)."""
+
+    name = "guide"
+
+    def __init__(
+        self,
+        cfg: MotorControlConfig,
+        places: Places,
+        place: str,
+        person: str = "person",
+        navigator: Navigator | None = None,
+    ) -> None:
+        super().__init__(cfg)
+        self.places = places
+        self.place_name = place
+        self.person = person
+        self.navigator = navigator
+        self.nav: NavigateTo = navigate(cfg, places, place, navigator)  # KeyError: unknown place
+        self.track: str | None = None  # the guest's track id
+        self.last_xy: Point | None = None  # where the guest was last seen (odom)
+        self._seen: float | None = None  # when the guest was last seen
+        self.waiting_since: float | None = None
+        self.waits = 0
+
+    def budget_s(self, obs: Observation) -> float | None:
+        return None  # ends on arrival, on the navigation's failure or after a wait too long
+
+    def _guest(self, obs: Observation, now: float) -> SceneObject | None:
+        """The guest's track when it is in view now (see the class docstring)."""
+        if obs.scene is None:
+            return None
+        people = [o for o in obs.scene.objects if o.visible and "person" in object_words(o)]
+        if self.track is not None:
+            for o in obs.scene.objects:
+                if o.id == self.track:
+                    return o if o.visible else None
+            if self.last_xy is None:
+                return None
+            near = [o for o in people if math.dist(_xy(o), self.last_xy) <= GUIDE_REACQUIRE_M]
+            return min(near, key=lambda o: math.dist(_xy(o), self.last_xy), default=None)
+        match = match_object(self.person, obs, now, self.cfg.object_stale_s)
+        if match is not None and match.visible:
+            return match
+        here = (obs.x, obs.y)
+        return min(people, key=lambda o: math.dist(_xy(o), here), default=None)
+
+    def _step(self, obs: Observation, now: float) -> tuple[Command | None, SkillState]:
+        c = self.cfg
+        guest = self._guest(obs, now)
+        if self._seen is None:
+            self._seen = now  # the plan's find just saw them; the clock starts here
+        gap = 0.0  # only a sighting says how far back they are
+        if guest is not None:
+            self.track, self.last_xy, self._seen = guest.id, _xy(guest), now
+            gap = math.dist(self.last_xy, (obs.x, obs.y))
+        who = "the " + self.person if self.person == "person" else self.person
+        if self.waiting_since is None:
+            lost = now - self._seen > c.guide_lost_s
+            if lost or gap > c.guide_wait_distance_m:
+                self.nav.abort()
+                self.waiting_since, self.waits = now, self.waits + 1
+                why = (
+                    f"{who} not seen for {now - self._seen:.0f} s"
+                    if lost
+                    else f"{who} is {gap:.1f} m away"
+                )
+                return self._halt(), SkillState(
+                    "running", f"waiting: {why}", say="Waiting for you to follow me."
+                )
+            cmd, state = self.nav.step(without(obs, self.track), now)
+            if state.status == "succeeded":
+                where = _human(self.place_name)
+                said = "Here we are." if self.place_name == "operator" else f"We are at {where}."
+                return self._halt(), SkillState("succeeded", f"guided {who} to {where}", say=said)
+            return cmd, state
+        if guest is not None and gap <= c.guide_resume_distance_m:
+            self.waiting_since = None
+            self.nav = navigate(c, self.places, self.place_name, self.navigator)
+            return self._halt(), SkillState("running", f"going on: {who} is {gap:.1f} m away")
+        waited = now - self.waiting_since
+        if waited > c.guide_lost_timeout_s:
+            return self._halt(), SkillState(
+                "failed",
+                f"{who} did not follow: not within {c.guide_resume_distance_m:g} m for "
+                f"{c.guide_lost_timeout_s:g} s",
+                say=f"I can't see {'you' if self.person == 'person' else who} following me, "
+                "so I stopped guiding.",
+            )
+        # Face the guest, or where they were last seen; not there, look round slowly.
+        if self.last_xy is not None:
+            bearing = wrap(math.atan2(self.last_xy[1] - obs.y, self.last_xy[0] - obs.x) - obs.yaw)
+            if guest is not None or abs(bearing) > c.angle_tolerance_rad:
+                w = clamp(c.heading_gain * bearing, -c.max_angular_radps, c.max_angular_radps)
+                return self._ramp(0.0, w), RUNNING
+            self.last_xy = None  # looked there: nobody
+        return self._ramp(0.0, c.search_turn_radps), RUNNING
+
+    def abort(self) -> None:
+        self.nav.abort()
+
+
 class Pick(Skill):
     """Open, approach to grasping distance, close, and confirm the object is held."""
 
@@ -867,6 +994,8 @@ def build_skill(
         return Find(cfg, places, step.object, navigator)
     if s == "follow":
         return Follow(cfg, step.target)
+    if s == "guide":
+        return Guide(cfg, places, step.place, step.person, navigator)
     if s == "pick":
         return Pick(cfg, step.object)
     if s == "place":
@@ -895,6 +1024,9 @@ def announce(step: Step) -> str:
         return f"Putting it down{' at ' + _human(step.place) if step.place else ''}"
     if s == "follow":
         return f"Following the {step.target}"
+    if s == "guide":
+        to = "" if step.place == "operator" else f" to {_human(step.place)}"
+        return f"Please follow me{to}"
     if s == "wait":
         return f"Waiting {step.seconds:g} s"
     if s == "stop":

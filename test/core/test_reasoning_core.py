@@ -179,13 +179,22 @@ def test_unsafe_requests_are_refused(text):
 
 @pytest.mark.parametrize(
     "text", ["open the door", "call my mother", "turn on the tv", "switch off the lights",
-             "guide John to the exit", "cook dinner", "make me a coffee"],
+             "cook dinner", "make me a coffee"],
 )  # fmt: skip
 def test_out_of_skill_is_refused_saying_what_it_can_do(text):
     d = reasoner().respond(text, 0.0)
     assert d.plan.type == "refuse"
     assert "I can go to a named place" in d.plan.say
     assert response_intent(d) == "other"
+
+
+def test_guiding_to_a_known_place_is_planned_and_to_an_unknown_one_asks():
+    d = reasoner().respond("guide John to the bathroom", 0.0)
+    assert [s.skill for s in d.plan.steps] == ["find", "guide"]
+    assert d.plan.steps[-1].place == "bathroom" and d.plan.steps[-1].person == "john"
+    assert response_intent(d) == "guide"
+    d = reasoner().respond("guide John to the exit", 0.0)
+    assert d.plan.type == "clarify" and "exit" in d.plan.say and not d.plan.steps
 
 
 def test_unknown_place_asks():

@@ -87,6 +87,7 @@ def test_every_registry_skill_has_a_step_model():
         "pick": {"object": "cup"},
         "place": {},
         "follow": {},
+        "guide": {"place": "kitchen"},
         "turn": {"angle_deg": 90},
         "drive": {"distance_m": 1},
         "wait": {"seconds": 1},
@@ -98,6 +99,11 @@ def test_every_registry_skill_has_a_step_model():
     for skill, args in minimal.items():
         assert parse_step({"skill": skill, **args}).skill == skill
     assert parse_step({"skill": "follow"}).target == "person"
+    assert parse_step({"skill": "guide", "place": "kitchen"}).person == "person"
+    for bad in ({"skill": "guide"}, {"skill": "guide", "place": ""},
+                {"skill": "guide", "place": "kitchen", "person": "x" * 201}):  # fmt: skip
+        with pytest.raises(SchemaError):
+            parse_step(bad)
 
 
 def test_scene_validation():

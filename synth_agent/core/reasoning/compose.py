@@ -10,10 +10,13 @@ met). Reading is all-or-nothing: one clause that fits no pattern and the whole c
 to the skeletons, so this can only add structure, never guess it.
 
 Only acts the skill registry can carry out exist here: go, find, meet, greet (a `say`), pick,
-give, put, follow, answer (ask for the question) and report (go, look, come back, tell; a
-report meant for someone else comes to the operator instead, saying so). Guiding
-or escorting a person has no skill (the robot cannot check that someone keeps up), so "guide",
-"lead", "escort" and "take <person> to" never parse; `rules.out_of_skill` refuses them.
+give, put, follow, guide, answer (ask for the question) and report (go, look, come back, tell;
+a report meant for someone else comes to the operator instead, saying so). Guiding ("guide",
+"escort", "lead", "accompany", "show ... the way to", and "take"/"bring" with a person, a name or
+"him"/"her"/"them" before "to") becomes the `guide` skill after finding the person where the
+command says they are ("from the sofa", "at the door", or a later "you can find her at the
+sink" clause). "Take them to the side table" is ambiguous: `Reasoner._compose` makes it a guide
+only when an earlier clause was about a person.
 
 Names are phrases here; `Reasoner._compose` resolves them against the world and builds the steps.
 """
@@ -21,7 +24,7 @@ Names are phrases here; `Reasoner._compose` resolves them against the world and 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from synth_agent.core.reasoning.text import clauses, normalize
 
@@ -46,7 +49,7 @@ class Act:
     `where` a place phrase, `to` where a carried object goes ("operator", a place or a person),
     `to_where` where that person is."""
 
-    kind: str  # go | find | meet | greet | pick | give | put | follow | answer | report
+    kind: str  # go | find | meet | greet | pick | give | put | follow | guide | answer | report
     what: str | None = None
     where: str | None = None
     person: bool = False
@@ -124,8 +127,9 @@ _RELAY = re.compile(
 )
 
 
-def read_clause(clause: str) -> Act | None:
-    """The act one clause asks for, or None when it fits no pattern (see the module docstring)."""
+def read_clause(clause: str, guide: bool = True) -> Act | None:
+    """The act one clause asks for, or None when it fits no pattern (see the module docstring).
+    `guide=False`: "take them to ..." is carrying, not guiding (no person came before)."""
     c = _LEAD.sub("", clause).strip()
     if not c:
         return None
@@ -171,6 +175,9 @@ def read_clause(clause: str) -> Act | None:
             return None
         pronoun = what if what in _PRONOUN else ""
         return Act("find", what=np(what), where=where, person=is_person(what), pronoun=pronoun)
+    act = _guide(c)
+    if act is not None and (guide or act.pronoun != "them" or act.text not in _CARRY):
+        return act
     m = re.match(
         r"^(?:bring|deliver|give|hand|carry|take|pass)\s+(?:(?P<me>me|us)\s+)?(?P<what>.+?)"
         r"(?:\s+(?:back|over|here|along))?(?:\s+(?:to|for)\s+(?P<to>.+))?$",
@@ -221,11 +228,60 @@ def read_clause(clause: str) -> Act | None:
     return None
 
 
+_CARRY = ("take", "bring", "walk", "show")  # verbs that guide only with a person
+_GUIDE = re.compile(
+    r"^(?P<verb>guide|escort|lead|accompany|show|take|bring|walk)\s+(?P<who>.+?)"
+    r"(?P<way>\s+the way)?(?:\s+(?:back|over|along))?\s+(?:to|into|towards?)\s+"
+    r"(?!the (?:left|right)\b)(?P<to>.+)$"
+)
+# "you can find her at the sink": where the person of the guide before it is.
+_FOUND_AT = re.compile(
+    rf"^(?:(?:you )?(?:can|may|will|could|should|might) )?(?:find|meet|see) (?:him|her|them) "
+    rf"{_AT} (?P<where>.+)$"
+)
+
+
+def _guide(c: str) -> Act | None:
+    """A guide act ("escort Ana from the sofa to the kitchen"), or None."""
+    m = _GUIDE.match(c)
+    if m is None:
+        return None
+    verb, who = m.group("verb"), m.group("who")
+    where = None
+    if " from " in f" {who} ":
+        who, where = who.split(" from ", 1) if not who.startswith("from ") else ("", who[5:])
+    else:
+        who, where = _split_where(who)
+    who = who.strip()
+    if who in ("me", "us"):
+        who = "operator"  # "take me to the kitchen": the operator is the guest
+    pronoun = who if who in ("them", "him", "her") else ""
+    # A bare word is a name ("take Ines to the hallway"), except after "walk" ("walk slowly").
+    bare_name = verb != "walk" and re.fullmatch(r"[a-z][a-z'-]+", who) is not None
+    bare_name = bare_name and who not in _PRONOUN
+    if verb in _CARRY and not m.group("way"):
+        # With these verbs the one taken must be a person (the guest, a name, him or her),
+        # else it is carrying an object ("take the cup to the kitchen").
+        if not (pronoun or is_person(who) or bare_name):
+            return None
+    elif not who:
+        return None
+    to = m.group("to")
+    if re.search(r"\b(?:to|from)\b", to) or not to.strip():
+        return None  # "lead them to the exit to the car": more than one destination
+    return Act("guide", what=np(who), where=where, person=True, to=to, pronoun=pronoun,
+               text=verb)  # fmt: skip
+
+
 def read(text: str) -> list[Act] | None:
     """The acts of every clause in order, or None when any clause fits no pattern."""
-    acts = []
+    acts: list[Act] = []
     for clause in clauses(text):
-        act = read_clause(clause)
+        found = _FOUND_AT.match(_LEAD.sub("", clause).strip())
+        if found and acts and acts[-1].kind == "guide" and acts[-1].where is None:
+            acts[-1] = replace(acts[-1], where=found.group("where"))
+            continue
+        act = read_clause(clause, guide=any(a.person for a in acts))
         if act is None:
             return None
         acts.append(act)

@@ -51,7 +51,7 @@ from synth_agent.core.reasoning.text import clauses, normalize
 from synth_agent.core.schemas import Plan, Scene, Status
 
 MOTION_SKILLS = frozenset(
-    {"navigate_to", "find", "approach", "pick", "place", "follow", "turn", "drive"}
+    {"navigate_to", "find", "approach", "pick", "place", "follow", "guide", "turn", "drive"}
 )
 _PLACE_ALIASES = {
     "living room": "living_room", "lounge": "living_room", "sitting room": "living_room",
@@ -115,6 +115,7 @@ def plan_intent(plan: Plan) -> str:
         "approach": "find",
         "pick": "pick",
         "follow": "follow",
+        "guide": "guide",
         "turn": "turn",
         "drive": "drive",
         "describe": "describe",
@@ -589,6 +590,13 @@ class Reasoner:
             return "follow", 1.0
         if re.search(r"\b(?:give|hand|pass) me\b", norm):
             return "bring", 1.0
+        acts = compose.read(text)
+        if acts and acts[-1].kind == "guide":
+            return "guide", 1.0
+        if acts is None:
+            act = compose.read_clause(last, guide=False)
+            if act is not None and act.kind == "guide":
+                return "guide", 1.0
         if self.classifier is not None:
             return self.classifier.predict(text)
         return keyword_intent(norm), 0.5
@@ -721,7 +729,7 @@ class Reasoner:
     # --- clause by clause ------------------------------------------------------------------
     # Which single-clause acts the composer plans better than the skeletons do (a multi-clause
     # command is always tried): reports about another place, described people.
-    _SINGLE_CLAUSE_ACTS = frozenset({"report", "follow", "meet", "greet"})
+    _SINGLE_CLAUSE_ACTS = frozenset({"report", "follow", "meet", "greet", "guide"})
 
     def _compose(self, text: str, now: float) -> list[dict] | str | None:
         """Steps for a command read clause by clause (`compose.py`); a question when a clause
@@ -856,6 +864,14 @@ class Reasoner:
                     return None
                 find(who)
                 steps.append({"skill": "follow", "target": who})
+            elif k == "guide":
+                guide = self._guide_steps(act, person, now)
+                if isinstance(guide, str):
+                    return guide
+                if guide is None:
+                    return None
+                steps += guide
+                person = guide[-1].get("person", person)
             elif k == "report":
                 if act.where is None and not went:
                     return None  # a question about here: the answer stage's job
@@ -876,6 +892,36 @@ class Reasoner:
             else:
                 return None
         return steps or None
+
+    def _guide_steps(
+        self, act: compose.Act, person: str | None, now: float
+    ) -> list[dict] | str | None:
+        """The steps of one guide act: go where the person is (when said), find them, guide
+        them. A question when the destination is unknown (as for navigate_to); None when the
+        person is "them" with nobody before, or a bare word names a known object ("take milk
+        to the kitchen" is carrying)."""
+        place, q = self._place_or_question(compose.np(act.to) or act.to)
+        if q or place is None:
+            return q
+        if act.what == "operator":
+            return [{"skill": "navigate_to", "place": "operator"},
+                    {"skill": "guide", "place": place}]  # fmt: skip
+        who = _short(act.what, 60) if act.what else person
+        if who is None:
+            return None
+        if act.what and not compose.is_person(act.what) and " " not in act.what:
+            known = [*self.cfg.known_objects, *(o.label for o in self._visible(now))]
+            if act.what in (k.lower() for k in known):
+                return None
+        steps: list[dict] = []
+        if act.where is not None:
+            # an unknown spot (closed world): no trip, find searches the rooms
+            lead, _ = self._lead(compose.np(act.where) or act.where)
+            steps += lead
+        if act.what is not None or act.where is not None:
+            steps.append({"skill": "find", "object": who})
+        steps.append({"skill": "guide", "place": place, "person": who})
+        return steps
 
     # --- skeletons: each returns (steps, say) or a clarifying question --------------------
     def _object(self, slots: Slots, now: float) -> tuple[str | None, str | None]:
@@ -972,6 +1018,9 @@ class Reasoner:
         return steps, f"Bringing the {obj} to {person}."
 
     def _plan_place(self, slots: Slots, norm: str, now: float):
+        if not (slots.object or slots.pronoun or slots.destination) and self.memory.held is None:
+            # A bare "put" with nothing in the gripper: nothing to put down, nowhere to go.
+            return "I'm not holding anything. What should I put, and where?"
         obj = None
         if slots.object or slots.pronoun:
             obj, q = self._object(slots, now)
@@ -1009,6 +1058,24 @@ class Reasoner:
         steps = lead + [{"skill": "follow", "target": _short(target, 60)}]
         return steps, f"Following the {target}." if target == "person" else f"Following {target}."
 
+    def _plan_guide(self, slots: Slots, norm: str, now: float):
+        """ "Take him to the living room" with nobody before it: find a person, guide them."""
+        last = clauses(norm)[-1] if clauses(norm) else norm
+        act = compose.read_clause(last)
+        if act is None or act.kind != "guide":
+            return "Whom should I show the way, and to where?"
+        steps = self._guide_steps(act, act.what or "person", now)
+        if steps is None:
+            return "Whom should I show the way, and to where?"
+        if isinstance(steps, str):
+            return steps
+        step = steps[-1]
+        find = {"skill": "find", "object": step.get("person", "person")}
+        if act.what != "operator" and steps[-2:-1] != [find]:
+            steps.insert(len(steps) - 1, find)  # "take him to ...": find someone first
+        who = "you" if act.what == "operator" else _the(step.get("person", "person"))
+        return steps, f"Showing {who} the way to {_the(step['place'])}."
+
     def _plan_describe(self, slots: Slots, norm: str, now: float):
         lead, q = self._lead(slots.destination or slots.source)
         if q and not lead:
@@ -1039,6 +1106,9 @@ def _describe_step(s) -> str:
         return f"{k} the {s.object}"
     if k == "follow":
         return f"follow the {s.target}"
+    if k == "guide":
+        who = "the person" if s.person == "person" else s.person
+        return f"show {who} the way to {_the(s.place)}"
     if k == "say":
         return f"say “{_short(s.text, 40)}”"
     if k == "turn":

@@ -204,15 +204,14 @@ _OUT_OF_SKILL = re.compile(
     r"deactivate|power|plug|unplug|connect|disconnect|attach|detach|call|phone|text|email|"
     r"cook|clean|wash|wipe|sweep|vacuum|mop|iron|fold|pour|fill|empty|cut|chop|dance|sing|"
     r"play|water|feed|lock|unlock|press|push|pull|kick|throw|climb|fly|jump|buy|order|pay|"
-    r"make|set the table|hug|greet|salute|introduce|wave|shake|guide|lead|escort|accompany|"
-    r"take (?:me|him|her|them|the person|the (?:\w+ )?(?:man|woman|lady|guy|girl|boy|child))|"
+    r"make|set the table|hug|greet|salute|introduce|wave|shake|"
     r"charge|repair|fix|build|write|draw|paint|print|laugh|smile|tell (?:a )?(?:joke|story)|"
-    r"meet \w+ .* (?:escort|guide|take) |dim|brighten|unfold|mount|unmount|load|unload|"
+    r"dim|brighten|unfold|mount|unmount|load|unload|"
     r"spray|sort|arrange|tidy|organize|organise|help (?:me|him|her))\b"
 )
 _CAPABILITIES = (
     "I can go to a named place, find, pick up, bring and put down objects, follow a person, "
-    "turn, drive, and tell you what I see"
+    "show a person the way to a place, turn, drive, and tell you what I see"
 )
 
 
