@@ -128,3 +128,20 @@ def load_config(cls: type[C], path: str | Path | None, node_name: str | None = N
     if unknown:
         raise ValueError(f"unknown parameters for {cls.__name__}: {sorted(unknown)}")
     return from_flat(cls, values)
+
+
+def require_positive(config: Any, *names: str) -> None:
+    """ValueError naming the first of `names` on `config` that is not a finite number above 0
+    (for the range checks in each config dataclass's `__post_init__`)."""
+    for name in names:
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value > 0.0):
+            raise ValueError(f"{name}: must be a finite number above 0, got {value!r}")
+
+
+def require_non_negative(config: Any, *names: str) -> None:
+    """ValueError naming the first of `names` on `config` that is not a finite number ≥ 0."""
+    for name in names:
+        value = getattr(config, name)
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ValueError(f"{name}: must be a finite number of at least 0, got {value!r}")

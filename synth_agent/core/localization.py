@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 import yaml
 
+from synth_agent.core.config import require_positive
 from synth_agent.core.geometry import wrap_angle
 from synth_agent.core.schemas import Pose2D, Position, Scene
 
@@ -164,11 +165,8 @@ class LocalizerConfig:
     relocalize_agree_m: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("max_distance_m", "max_range_m", "inlier_distance_m", "max_correction_m",
-                     "max_correction_deg"):  # fmt: skip
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
+        require_positive(self, "max_distance_m", "max_range_m", "inlier_distance_m",
+                         "max_correction_m", "max_correction_deg")  # fmt: skip
         if not (0 < self.gain <= 1) or not (0 < self.min_inlier_ratio <= 1):
             raise ValueError("gain and min_inlier_ratio must lie in (0, 1]")
         if self.relocalize_after < 1 or not (self.relocalize_agree_m > 0):

@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from synth_agent.core.config import require_non_negative, require_positive
 from synth_agent.core.schemas import Scene
 
 
@@ -120,19 +121,13 @@ class MotorControlConfig:
             "grip_confirm_timeout_s", "grip_hold_distance_m", "step_timeout_factor",
             "localization_max_turn_radps",
         )  # fmt: skip
-        for name in positive:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0.0):
-                raise ValueError(f"{name}: must be a finite number above 0, got {value!r}")
+        require_positive(self, *positive)
         non_negative = (
             "min_linear_mps", "min_angular_radps", "response_delay_s", "clearance_m",
             "recovery_backoff_m",
             "recovery_rotate_deg", "gripper_settle_s", "step_timeout_base_s", "stop_hold_s",
         )  # fmt: skip
-        for name in non_negative:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0.0):
-                raise ValueError(f"{name}: must be a finite number of at least 0, got {value!r}")
+        require_non_negative(self, *non_negative)
         if not 1.0 <= self.control_rate_hz <= 200.0:
             raise ValueError(f"control_rate_hz: expected 1..200, got {self.control_rate_hz}")
         if self.min_linear_mps >= self.max_linear_mps:

@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from synth_agent.core.reasoning.decode import (  # noqa: E402
+    DECODE_PATHS,
     StaticDecoder,
     apply_bitmask_,
     hf_generate,
@@ -245,3 +246,11 @@ def test_local_backend_on_cuda_reports_what_it_runs() -> None:
     assert info["device"] == "cuda" and info["decode"] == "graph" and info["dtype"] == "bfloat16"
     text = backend.complete([{"role": "user", "content": "say hi"}], None, 8)
     assert isinstance(text, str)
+
+
+def test_the_config_offers_exactly_the_decode_paths():
+    from synth_agent.core.reasoning.config import DECODES, ReasoningConfig
+
+    assert DECODES == DECODE_PATHS
+    with pytest.raises(ValueError, match="decode"):
+        ReasoningConfig(decode="fast")

@@ -26,8 +26,9 @@ ROBOT = (3.5, 2.0, math.pi)
 CUP = (1.6, 2.1, 0.8)
 
 
-def test_node_publishes_a_scene_with_the_red_cup_where_it_is(launch, probe):
-    # The synthetic cup is a flat disc drawn at the truth point: no radius to correct for.
+def _start(launch, probe):
+    """The perception node (flat synthetic discs: no radius correction) and the probe's
+    subscriptions and sensor publishers, once the node listens."""
     node = launch(
         [
             "perception",
@@ -42,11 +43,19 @@ def test_node_publishes_a_scene_with_the_red_cup_where_it_is(launch, probe):
     node.wait_for_output("perception up", 30)
     scenes = probe.subscribe(String, "agent/scene", profile("scene"))
     diagnostics = probe.subscribe(DiagnosticArray, "/diagnostics", profile("default"))
-    img_pub = probe.publisher(Image, "camera/image_raw", profile("sensor"))
-    info_pub = probe.publisher(CameraInfo, "camera/camera_info", profile("sensor"))
-    depth_pub = probe.publisher(Image, "camera/depth/image_raw", profile("sensor"))
-    odom_pub = probe.publisher(Odometry, "odom", profile("sensor"))
-    probe.wait_for_subscribers(img_pub)
+    pubs = (
+        probe.publisher(Image, "camera/image_raw", profile("sensor")),
+        probe.publisher(CameraInfo, "camera/camera_info", profile("sensor")),
+        probe.publisher(Image, "camera/depth/image_raw", profile("sensor")),
+        probe.publisher(Odometry, "odom", profile("sensor")),
+    )
+    probe.wait_for_subscribers(pubs[0])
+    return node, scenes, diagnostics, pubs
+
+
+def test_node_publishes_a_scene_with_the_red_cup_where_it_is(launch, probe):
+    # The synthetic cup is a flat disc drawn at the truth point: no radius to correct for.
+    node, scenes, diagnostics, (img_pub, info_pub, depth_pub, odom_pub) = _start(launch, probe)
 
     img, depth, in_view = render([("red cup", CUP)], ROBOT)
     assert len(in_view) == 1
@@ -134,25 +143,7 @@ def test_colour_is_paired_with_the_depth_of_its_own_stamp_not_the_latest(launch,
     the decoys are counted as unmatched on /diagnostics."""
     from builtin_interfaces.msg import Time
 
-    node = launch(
-        [
-            "perception",
-            "--ros-args",
-            "-p",
-            "annotated_rate_hz:=0.0",
-            "-p",
-            "colour_radius_m:=[0.0, 0.0, 0.0, 0.0, 0.0]",
-        ],
-        name="perception",
-    )
-    node.wait_for_output("perception up", 30)
-    scenes = probe.subscribe(String, "agent/scene", profile("scene"))
-    diagnostics = probe.subscribe(DiagnosticArray, "/diagnostics", profile("default"))
-    img_pub = probe.publisher(Image, "camera/image_raw", profile("sensor"))
-    info_pub = probe.publisher(CameraInfo, "camera/camera_info", profile("sensor"))
-    depth_pub = probe.publisher(Image, "camera/depth/image_raw", profile("sensor"))
-    odom_pub = probe.publisher(Odometry, "odom", profile("sensor"))
-    probe.wait_for_subscribers(img_pub)
+    node, scenes, diagnostics, (img_pub, info_pub, depth_pub, odom_pub) = _start(launch, probe)
     img, depth, info, odom = _synthetic_inputs()
     decoy = np.full_like(depth, 6.0)
 

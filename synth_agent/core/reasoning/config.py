@@ -7,12 +7,14 @@ with the field's name instead of misbehaving on the first command.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+
+from synth_agent.core.config import require_positive
 
 BACKENDS = ("local", "openai")
 QUANTIZATIONS = ("none", "bf16", "8bit", "4bit")
 DEVICES = ("auto", "cpu", "cuda")
+DECODES = ("auto", "generate", "static", "graph")  # = decode.DECODE_PATHS (a test checks)
 # "none": classifier + rules + slot skeletons; "lm": the same, plus a schema-constrained language
 # model for multi-clause and low-confidence commands (core/reasoning/generator.py).
 GENERATORS = ("none", "lm")
@@ -33,6 +35,9 @@ class ReasoningConfig:
     model: str = "smollm2-135m-instruct"
     quantization: str = "none"
     device: str = "auto"
+    # Decoding loop: generate (transformers'), static (own loop over a static KV cache), graph
+    # (static + the one-token step as a CUDA graph); auto = graph on CUDA, generate on the CPU.
+    decode: str = "auto"
     max_new_tokens: int = 96
     base_url: str = ""  # OpenAI-compatible server for backend "openai", e.g. http://host:8000/v1
     api_key_env: str = "OPENAI_API_KEY"  # name of the environment variable holding the key
@@ -68,6 +73,7 @@ class ReasoningConfig:
             "backend": BACKENDS,
             "quantization": QUANTIZATIONS,
             "device": DEVICES,
+            "decode": DECODES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -76,10 +82,7 @@ class ReasoningConfig:
             "request_timeout_s", "load_timeout_s", "max_drive_m", "max_turn_deg", "max_wait_s",
             "default_drive_m", "confirm_timeout_s", "scene_max_age_s",
         )  # fmt: skip
-        for name in positive:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
+        require_positive(self, *positive)
         if self.default_drive_m > self.max_drive_m:
             raise ValueError("default_drive_m: must not exceed max_drive_m")
         if not 0.0 <= self.min_intent_confidence <= 1.0:

@@ -427,4 +427,4 @@ def load_backend(cfg) -> Backend:
     if cfg.backend == "openai":
         key = os.environ.get(cfg.api_key_env, "") if cfg.api_key_env else ""
         return OpenAIBackend(cfg.base_url, cfg.model, key, cfg.request_timeout_s)
-    return LocalBackend(cfg.model, cfg.quantization, cfg.device, cfg.threads)
+    return LocalBackend(cfg.model, cfg.quantization, cfg.device, cfg.threads, decode=cfg.decode)
