@@ -116,11 +116,19 @@ def test_frida_structured_commands_map_to_skills() -> None:
 
 # --- validation of model output ----------------------------------------------------------------
 def test_grounded_lm_plan_is_used_for_a_multi_step_command() -> None:
+    """A wording the clause reader cannot read: the model supplies the structure."""
     r, backend = lm_reasoner(KITCHEN_CUP)
-    d = r.respond("go to the kitchen and then bring me the red cup", now=0.0)
+    d = r.respond("make your way to the kitchen and then bring me the red cup", now=0.0)
     assert d.stage == "lm" and d.plan.type == "plan"
     assert [s.skill for s in d.plan.steps][0] == "navigate_to"
     assert backend.calls and backend.calls[0][1]["properties"]["steps"]["maxItems"] >= 1
+
+
+def test_the_model_is_not_asked_when_the_clause_reader_plans_the_command() -> None:
+    r, backend = lm_reasoner(KITCHEN_CUP)
+    d = r.respond("go to the kitchen and then bring me the red cup", now=0.0)
+    assert d.stage == "classifier" and not backend.calls
+    assert [s.skill for s in d.plan.steps][0] == "navigate_to"
 
 
 @pytest.mark.parametrize(
@@ -158,7 +166,7 @@ def test_backend_failure_falls_back() -> None:
 
     gen = LMGenerator(Broken(""), None, [Example("x", [])])
     r = Reasoner(ReasoningConfig(generator="lm"), PLACES, None, generator=gen)
-    d = r.respond("go to the kitchen and then bring me the red cup", now=0.0)
+    d = r.respond("make your way to the kitchen and then bring me the red cup", now=0.0)
     assert d.stage == "classifier" and gen.last_error == "server down"
 
 

@@ -16,9 +16,9 @@ Stages, in order, each able to answer on its own:
    is used when it carries out the classifier's intent;
 7. validation against the world: unknown place or object -> `clarify` with a question; a
    classifier guess without the words to back it -> `clarify`, never a motion;
-8. with `generator: lm`, a multi-clause or low-confidence command also gets a schema-constrained
-   plan from the language model (`generator.py`), asked before the clause reading of step 6 (the
-   operator chose the model); it replaces the skeleton only when every name
+8. with `generator: lm`, a multi-clause or low-confidence command that the clause reading of
+   step 6 could not plan gets a schema-constrained plan from the language model
+   (`generator.py`); it replaces the skeleton only when every name
    in it is grounded in the command and the world, it does not loop, and it carries out the
    intent the classifier chose (the model only supplies the structure and arguments).
 Every output is a `schemas.Plan` built through pydantic, so it is valid by construction; text
@@ -617,19 +617,21 @@ class Reasoner:
                                 "I'm not sure what you want me to do. " + capabilities(),
                                 intent, "classifier", confidence=conf)  # fmt: skip
         result = build(slots, norm, now)
-        lm = self._from_lm(text, norm, intent, conf, now)
-        if lm is not None:
-            return lm
         composed = self._compose(text, now)
-        if isinstance(composed, str):
-            return self._decide(text, "clarify", composed, intent, "world", confidence=conf)
-        if composed is not None:
+        if composed is not None and not isinstance(composed, str):
             steps = composed[: self.cfg.max_steps]
             plan = self._make(text, "plan", "OK.", steps)
             if plan_intent(plan) == intent:  # the classifier still judges what is wanted
                 say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
                 return self._decide(text, "plan", say, intent, "classifier", steps,
                                     confidence=conf)  # fmt: skip
+        # The model only where the clause reader found no plan: on the held-out rows it lost
+        # three step sequences the clause reader had right (82.8 % against 87.5 %).
+        lm = self._from_lm(text, norm, intent, conf, now)
+        if lm is not None:
+            return lm
+        if isinstance(composed, str):
+            return self._decide(text, "clarify", composed, intent, "world", confidence=conf)
         if isinstance(result, str):
             return self._decide(text, "clarify", result, intent, "world", confidence=conf)
         steps, say = result
