@@ -15,10 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import mujoco
 import numpy as np
 
 from synth_agent.core.localization import OccupancyMap
+from synth_agent.sim.gl import mujoco
 from synth_agent.sim.world import World
 
 RESOLUTION_M = 0.025

@@ -126,7 +126,7 @@ def test_sdf_parses_and_has_world_systems(world_xml):
 
 
 def test_every_wall_furniture_object_and_the_person_are_in_the_world(world_xml, embedded):
-    import mujoco
+    from synth_agent.sim.gl import mujoco
 
     m = embedded.model
     building = world_xml.find("world/model[@name='apartment']")
@@ -171,8 +171,7 @@ def test_robot_pose_joints_and_drive_match_the_embedded_robot(robot, embedded):
 
 
 def test_lidar_matches_the_embedded_lidar(robot, embedded):
-    import mujoco
-
+    from synth_agent.sim.gl import mujoco
     from synth_agent.sim.robot import Lidar
 
     config = SimConfig()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import mujoco
 import numpy as np
 import pytest
 
@@ -18,6 +17,7 @@ from synth_agent.core.localization import (
     scan_points,
 )
 from synth_agent.paths import SOURCE_ROOT
+from synth_agent.sim.gl import mujoco
 from synth_agent.sim.occupancy import render
 from test.core._sim import make_sim
 
