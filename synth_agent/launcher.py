@@ -33,6 +33,11 @@ from synth_agent.nodes.entry import node_available
 COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93"]
 
 
+# How long a new launcher watches the ROS graph for a running copy of itself. 2 s was enough on an
+# idle machine but not under a loaded CI run (a second graph then started beside the first).
+DISCOVERY_WAIT_S = 4.0
+
+
 @dataclass
 class Child:
     spec: NodeSpec
@@ -107,11 +112,14 @@ class Launcher:
             self.say(f"not part of this build yet: {', '.join(self.missing)}", colour="33")
         return self.children
 
-    def already_running(self, visible: Callable[[], set[str]], wait_s: float = 2.0) -> set[str]:
+    def already_running(
+        self, visible: Callable[[], set[str]], wait_s: float = DISCOVERY_WAIT_S
+    ) -> set[str]:
         """Names of this graph's nodes that are already in the ROS graph (another synth_agent
         on the same ROS_DOMAIN_ID and namespace). Two graphs on one domain answer each other's
         commands and fight over one robot, so callers refuse to start. Discovery takes a
-        moment: the graph is watched for `wait_s` before answering."""
+        moment: the graph is watched for `wait_s` before answering (it returns as soon as a
+        clash is seen)."""
         ns = normalize_namespace(self.namespace)
         ours = {f"{ns}/{s.name}" for s in self.specs if node_available(s.executable)}
         deadline = time.monotonic() + wait_s
@@ -121,7 +129,9 @@ class Launcher:
             time.sleep(0.1)
         return clash
 
-    def refuse_if_running(self, visible: Callable[[], set[str]], wait_s: float = 2.0) -> bool:
+    def refuse_if_running(
+        self, visible: Callable[[], set[str]], wait_s: float = DISCOVERY_WAIT_S
+    ) -> bool:
         """Say so and return True when this graph is already running (see `already_running`)."""
         clash = self.already_running(visible, wait_s)
         if clash:
