@@ -376,10 +376,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     from synth_agent import bag
 
     try:
-        wanted = None
-        if args.topics:
-            wanted = [bag.resolve(t.lstrip("/")) if not t.startswith("/") else t
-                      for t in args.topics.split(",")]  # fmt: skip
+        wanted = [bag.resolve(t) for t in args.topics.split(",")] if args.topics else None
         messages = bag.read(Path(args.bag), wanted)
     except Exception as e:  # noqa: BLE001 - rosbags raises its own errors for a bad bag
         print(f"play: cannot read {args.bag}: {e}", file=sys.stderr)
@@ -392,7 +389,6 @@ def cmd_play(args: argparse.Namespace) -> int:
     print(f"play: {len(messages)} messages, {span:.1f} s at rate {args.rate}", flush=True)
     try:
         deadline = time.monotonic() + args.delay  # let subscribers discover the publishers
-        sent = 0
         while time.monotonic() < deadline:
             ros.spin(0.05)
         sent = bag.play(ros.node, messages, args.rate, args.namespace or "", spin=ros.spin)

@@ -186,24 +186,6 @@ class Match:
     reason: str
 
 
-def scan_points(
-    ranges: np.ndarray,
-    angle_min: float,
-    angle_increment: float,
-    range_min: float,
-    range_max: float,
-    lidar_offset: tuple[float, float, float] = (0.0, 0.0, 0.0),
-) -> np.ndarray:
-    """The scan's valid end points (N, 2) in the robot's base frame."""
-    r = np.asarray(ranges, dtype=np.float64)
-    a = angle_min + angle_increment * np.arange(len(r)) + lidar_offset[2]
-    ok = np.isfinite(r) & (r >= range_min) & (r <= range_max)
-    r, a = r[ok], a[ok]
-    return np.column_stack(
-        (lidar_offset[0] + r * np.cos(a), lidar_offset[1] + r * np.sin(a))
-    )  # fmt: skip
-
-
 def _cost(
     field_: LikelihoodField,
     pts: np.ndarray,

@@ -43,12 +43,12 @@ from std_srvs.srv import Trigger
 
 from synth_agent.core import contract
 from synth_agent.core.geometry import yaw_from_quaternion
+from synth_agent.core.local_planner import scan_points
 from synth_agent.core.localization import (
     Localizer,
     MapError,
     OccupancyMap,
     OdomHistory,
-    scan_points,
     scene_in_map,
 )
 from synth_agent.core.motor import Command, MotorControlConfig, Observation
@@ -295,10 +295,10 @@ class MotorControlNode(Node):
                 return
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             odom = self._odom_history.at(stamp)
+            # The same base-frame points the local planner steers by.
+            points = scan_points(self._obs, self.cfg.scan_max_range_m, self.cfg.lidar_x_m)
         if odom is None:
             return  # no odometry around the scan's stamp (yet)
-        points = scan_points(ranges, msg.angle_min, msg.angle_increment, msg.range_min,
-                             msg.range_max, (self.cfg.lidar_x_m, 0.0, 0.0))  # fmt: skip
         with self._lock:
             match = self.localizer.update(odom, points)
             o = self._obs

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from synth_agent.core.local_planner import scan_points
 from synth_agent.core.localization import (
     Localizer,
     LocalizerConfig,
@@ -14,15 +15,15 @@ from synth_agent.core.localization import (
     compose,
     inverse,
     match_scan,
-    scan_points,
 )
+from synth_agent.core.motor import Observation
 from synth_agent.paths import SOURCE_ROOT
 from synth_agent.sim.gl import mujoco
 from synth_agent.sim.occupancy import render
 from test.core._sim import make_sim
 
 MAP = SOURCE_ROOT / "config" / "map.yaml"
-LIDAR_OFFSET = (-0.05, 0.0, 0.0)  # robot.xml: the lidar site sits 5 cm behind the base centre
+LIDAR_X = -0.05  # robot.xml: the lidar site sits 5 cm behind the base centre
 POSES = [  # one in every room, some facing furniture, some facing a doorway
     (2.8, 2.0, math.pi), (7.0, 2.5, -math.pi / 2), (3.0, 6.0, math.pi), (8.0, 5.6, math.pi / 2),
     (5.0, 4.0, 0.0), (6.2, 1.5, -math.pi / 2), (3.8, 1.2, 0.7),
@@ -45,9 +46,8 @@ def scan_at(sim, pose) -> np.ndarray:
     """The simulator's lidar end points (base frame) with the robot placed at `pose`."""
     sim.world.set_robot_pose(*pose)
     mujoco.mj_forward(sim.world.model, sim.world.data)
-    g = sim.lidar.geometry
-    return scan_points(sim.scan(), g.angle_min, g.angle_increment, g.range_min, g.range_max,
-                       LIDAR_OFFSET)  # fmt: skip
+    obs = Observation(ranges=sim.scan(), angles=sim.lidar.angles)
+    return scan_points(obs, sim.lidar.range_max, LIDAR_X)
 
 
 def test_committed_map_is_the_simulator_rendered_afresh(sim, grid):
@@ -117,7 +117,7 @@ def test_bad_scans_are_refused_and_leave_the_correction_alone(sim, grid):
 
 def test_scan_points_drop_invalid_ranges():
     ranges = np.array([1.0, np.inf, -np.inf, np.nan, 0.01, 2.0])
-    pts = scan_points(ranges, 0.0, math.pi / 2, 0.1, 8.0)
+    pts = scan_points(Observation(ranges=ranges, angles=np.arange(6) * math.pi / 2), 8.0)
     assert pts.shape == (2, 2)
     np.testing.assert_allclose(pts[0], [1.0, 0.0], atol=1e-12)
     np.testing.assert_allclose(pts[1], [0.0, 2.0], atol=1e-9)  # index 5: 5 × 90° = 90°

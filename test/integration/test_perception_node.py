@@ -57,14 +57,7 @@ def test_node_publishes_a_scene_with_the_red_cup_where_it_is(launch, probe):
     # The synthetic cup is a flat disc drawn at the truth point: no radius to correct for.
     node, scenes, diagnostics, (img_pub, info_pub, depth_pub, odom_pub) = _start(launch, probe)
 
-    img, depth, in_view = render([("red cup", CUP)], ROBOT)
-    assert len(in_view) == 1
-    info = CameraInfo(width=K.width, height=K.height)
-    info.k = [K.fx, 0.0, K.cx, 0.0, K.fy, K.cy, 0.0, 0.0, 1.0]
-    odom = Odometry()
-    odom.pose.pose.position.x, odom.pose.pose.position.y = ROBOT[0], ROBOT[1]
-    odom.pose.pose.orientation.z = math.sin(ROBOT[2] / 2)
-    odom.pose.pose.orientation.w = math.cos(ROBOT[2] / 2)
+    img, depth, info, odom = _synthetic_inputs()
     rgb = numpy_to_image(img[:, :, ::-1], "rgb8", "camera")
     depth_msg = numpy_to_image(depth, "32FC1", "camera")
     bad = numpy_to_image(img, "bgr8", "camera")
