@@ -14,6 +14,7 @@ Nothing here fakes ROS: every message crosses the real middleware between real p
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,14 +263,29 @@ def pids_with_env(key: str, value: str) -> list[int]:
     return found
 
 
-def call_service(node: Any, srv_type: Any, name: str, request: Any, timeout: float = 10.0) -> Any:
-    """Call a service from a node that a background executor spins (e.g. `Probe.node`)."""
+@contextlib.contextmanager
+def service_client(node: Any, srv_type: Any, name: str, timeout: float = 10.0) -> Iterator[Any]:
+    """A client of service `name` that has discovered its server, destroyed afterwards.
+
+    Discovery of a new client can take tens of milliseconds on a loaded machine; a test that
+    times what a service does starts its clock after this, when the request is sent."""
     client = node.create_client(srv_type, name)
     try:
         if not client.wait_for_service(timeout_sec=timeout):
             raise TimeoutError(f"service {name} not available after {timeout:.0f} s")
-        future = client.call_async(request)
-        wait_until(future.done, timeout, f"a response from {name}")
-        return future.result()
+        yield client
     finally:
         node.destroy_client(client)
+
+
+def await_response(client: Any, request: Any, timeout: float = 10.0) -> Any:
+    """Send `request` on a ready client (its node spun by a background executor); the reply."""
+    future = client.call_async(request)
+    wait_until(future.done, timeout, f"a response from {client.srv_name}")
+    return future.result()
+
+
+def call_service(node: Any, srv_type: Any, name: str, request: Any, timeout: float = 10.0) -> Any:
+    """Call a service from a node that a background executor spins (e.g. `Probe.node`)."""
+    with service_client(node, srv_type, name, timeout) as client:
+        return await_response(client, request, timeout)

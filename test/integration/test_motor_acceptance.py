@@ -37,7 +37,7 @@ from synth_agent.core.safety import SafetyGateConfig
 from synth_agent.core.scenarios import speeds
 from synth_agent.nodes.qos import profile
 from synth_agent.paths import SOURCE_ROOT
-from synth_agent.testing import call_service, wait_until
+from synth_agent.testing import await_response, call_service, service_client, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SIM_TIME = ["-p", "use_sim_time:=true"]
@@ -235,9 +235,12 @@ def _bounds(v0: float) -> tuple[float, float]:
 
 
 def test_cancel_stops_the_robot_fast(robot, probe):
-    v0 = _cruise(robot, "long")
-    t0 = robot.clock
-    reply = call_service(probe.node, Trigger, contract.CANCEL[0], Trigger.Request())
+    # The clock starts when the cancel is sent: a new client's discovery of the service (tens
+    # of ms under load) is the test's set-up, not the robot's reaction.
+    with service_client(probe.node, Trigger, contract.CANCEL[0]) as client:
+        v0 = _cruise(robot, "long")
+        t0 = robot.clock
+        reply = await_response(client, Trigger.Request())
     assert reply.success
     assert robot.plan_end("long", timeout=10)["state"] == "canceled"
     zero, rest = _stop_report(robot, "cancel", t0, v0)
