@@ -90,6 +90,34 @@ def cmd_up(args: argparse.Namespace) -> int:
     return EXIT_FAILED if (crashed or not ready) else EXIT_OK
 
 
+class _RosSession:
+    """An rclpy context, one node and an executor for a CLI command; SIGTERM acts like Ctrl-C."""
+
+    def __init__(self, name: str, namespace: str = "") -> None:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.signals import SignalHandlerOptions
+
+        self.context = Context()
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        ns = normalize_namespace(namespace)
+        self.node = rclpy.create_node(name, namespace=ns or None, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin(self, seconds: float) -> None:
+        self.executor.spin_once(timeout_sec=max(0.0, seconds))
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
 def text_from_audio(path: str) -> str | None:
     """`say --audio`: the file recognised with the voice node's recogniser and config, or None
     (reason printed) when it cannot be."""
@@ -125,22 +153,14 @@ def cmd_say(args: argparse.Namespace) -> int:
     if not args.text:
         print("say: give the command TEXT or --audio FILE", file=sys.stderr)
         return EXIT_FAILED
-    import rclpy
-    from rclpy.context import Context
     from std_msgs.msg import String
 
     from synth_agent.core import contract
     from synth_agent.core.schemas import SchemaError, describe_steps, parse_plan, parse_status
     from synth_agent.nodes.qos import profile
 
-    context = Context()
-    rclpy.init(context=context)
-    ns = normalize_namespace(args.namespace or "")
-    node = rclpy.create_node("_synth_agent_say", namespace=ns or None, context=context)
-    from rclpy.executors import SingleThreadedExecutor
-
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
+    ros = _RosSession("_synth_agent_say", args.namespace or "")
+    node, ns = ros.node, normalize_namespace(args.namespace or "")
     done = threading.Event()
     result = {"code": EXIT_TIMEOUT}
     plan_id: list[str] = []
@@ -190,7 +210,7 @@ def cmd_say(args: argparse.Namespace) -> int:
     try:
         deadline = time.monotonic() + args.connect_timeout
         while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
+            ros.spin(0.1)
         if pub.get_subscription_count() == 0:
             print(
                 f"nobody is listening on {ns}/{contract.COMMAND.name}: is the graph up "
@@ -202,20 +222,20 @@ def cmd_say(args: argparse.Namespace) -> int:
         # so the first reply is not published before we can hear it.
         deadline = time.monotonic() + 3.0
         while plan_sub.get_publisher_count() == 0 and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.05)
+            ros.spin(0.05)
         pub.publish(String(data=args.text))
         print(f"[you] {args.text}", flush=True)
         deadline = time.monotonic() + args.timeout
         while not done.is_set() and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
+            ros.spin(0.1)
         if not done.is_set():
             print(f"no end of plan within {args.timeout:.0f} s", file=sys.stderr)
         return result["code"]
     except KeyboardInterrupt:
+        print("say: interrupted", file=sys.stderr)
         return EXIT_FAILED
     finally:
-        node.destroy_node()
-        rclpy.shutdown(context=context)
+        ros.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -305,34 +325,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return EXIT_OK
-
-
-class _RosSession:
-    """An rclpy context, one node and an executor for a CLI command; SIGTERM acts like Ctrl-C."""
-
-    def __init__(self, name: str, namespace: str = "") -> None:
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.signals import SignalHandlerOptions
-
-        self.context = Context()
-        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        ns = normalize_namespace(namespace)
-        self.node = rclpy.create_node(name, namespace=ns or None, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-
-    def spin(self, seconds: float) -> None:
-        self.executor.spin_once(timeout_sec=max(0.0, seconds))
-
-    def close(self) -> None:
-        import rclpy
-
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
 
 
 def cmd_record(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ exit codes independently of how those nodes are built.
 """
 
 import json
+import signal
 
 import pytest
 from std_msgs.msg import String
@@ -103,3 +104,14 @@ def test_timeout_when_the_plan_never_ends(env, tmp_path, probe):
     code, out = say(env, tmp_path, "turn", "--timeout", "2")
     assert code == 124
     assert "no end of plan within 2 s" in out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_waiting_ends_say_cleanly(env, tmp_path, probe, sig):
+    Peer(probe, lambda text: [("agent/plan", plan(text))])  # a plan that never ends
+    proc = NodeProcess(["synth-agent", "say", "turn", "--timeout", "60"], env, tmp_path, name="say")
+    proc.wait_for_output(r"\[plan p7\] plan:")
+    code = proc.stop(sig=sig)
+    assert code == 1, proc.output
+    assert "say: interrupted" in proc.output
+    assert "Traceback" not in proc.output
