@@ -88,11 +88,14 @@ class World:
                 self.min_clearance = min(self.min_clearance, self.clearance())
 
 
-def run(skill, world: World, dt: float = 0.05, t_max: float = 60.0, **obs_extra):
-    """Step a skill until it finishes; return (final state, time taken, last command)."""
+def run(skill, world: World, dt: float = 0.05, t_max: float = 60.0, scene_at=None, **obs_extra):
+    """Step a skill until it finishes; return (final state, time taken, last command).
+
+    `obs_extra` is passed to every observation; `scene_at(t)`, when given, is the scene at t."""
     t = 0.0
     while t < t_max:
-        cmd, state = skill.step(world.obs(**obs_extra), t)
+        extra = obs_extra if scene_at is None else {**obs_extra, "scene": scene_at(t)}
+        cmd, state = skill.step(world.obs(**extra), t)
         world.apply(cmd, dt)
         t += dt
         if state.done:

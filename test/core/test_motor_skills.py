@@ -153,15 +153,8 @@ def test_approach_keeps_going_when_the_object_leaves_the_camera_close_up():
     world = World(box(-1.0, -3.0, 5.0, 3.0), x=0.0, y=0.0, yaw=0.0)
     skill = Approach(CFG, "red cup")
     seen = _scene(0.0, ("cup", "red", 3.0, 0.0))
-    t = 0.0
-    state = None
-    while t < 60.0:
-        cmd, state = skill.step(world.obs(scene=seen if t == 0.0 else None), t)
-        world.apply(cmd, 0.05)
-        t += 0.05
-        if state.done:
-            break
-    assert state.status == "succeeded", state
+    state, _, _ = run(skill, world, scene_at=lambda t: seen if t == 0.0 else None)
+    assert state is not None and state.status == "succeeded", state
     assert abs(math.hypot(3.0 - world.x, world.y) - CFG.approach_standoff_m) <= 0.06
 
 
@@ -187,23 +180,20 @@ def test_approach_keeps_to_the_track_it_started_with():
     world = World(box(-1.0, -3.0, 6.0, 3.0), x=0.0, y=0.0, yaw=0.0)
     skill = Approach(CFG, "green box")
     first = _scene(0.0, ("box", "green", 3.0, 0.0))
-    t, state = 0.0, None
-    while t < 60.0:
-        scene = first
-        if t > 1.0:
-            scene = parse_scene(
-                {**first.model_dump(by_alias=True), "stamp": t,
-                 "objects": [o.model_dump() | {"last_seen": t} for o in first.objects]
-                 + [{"id": "box_9", "label": "box", "colour": "green", "confidence": 1.0,
-                     "position": {"x": 5.0, "y": -2.0}, "distance": 5.4, "bearing": 0.0,
-                     "last_seen": t}]}
-            )  # fmt: skip
-        cmd, state = skill.step(world.obs(scene=scene), t)
-        world.apply(cmd, 0.05)
-        t += 0.05
-        if state.done:
-            break
-    assert state.status == "succeeded", state
+
+    def scene_at(t):
+        if t <= 1.0:
+            return first
+        return parse_scene(
+            {**first.model_dump(by_alias=True), "stamp": t,
+             "objects": [o.model_dump() | {"last_seen": t} for o in first.objects]
+             + [{"id": "box_9", "label": "box", "colour": "green", "confidence": 1.0,
+                 "position": {"x": 5.0, "y": -2.0}, "distance": 5.4, "bearing": 0.0,
+                 "last_seen": t}]}
+        )  # fmt: skip
+
+    state, _, _ = run(skill, world, scene_at=scene_at)
+    assert state is not None and state.status == "succeeded", state
     assert abs(math.hypot(3.0 - world.x, world.y) - CFG.approach_standoff_m) <= 0.06
 
 

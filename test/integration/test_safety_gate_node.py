@@ -28,7 +28,7 @@ from std_srvs.srv import SetBool, Trigger
 
 from synth_agent.core import contract
 from synth_agent.nodes.qos import profile
-from synth_agent.testing import wait_until
+from synth_agent.testing import call_service, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -116,11 +116,13 @@ class Gate:
         )
 
     def call(self, srv_type, name: str, request, timeout: float = WAIT):
-        client = self.probe.node.create_client(srv_type, name)
-        assert client.wait_for_service(timeout_sec=timeout), f"service {name}"
-        future = client.call_async(request)
-        wait_until(future.done, timeout, f"a reply from {name}")
-        return future.result()
+        return call_service(self.probe.node, srv_type, name, request, timeout)
+
+    def scans(self, message: LaserScan) -> Stream:
+        """`message` streamed at 10 Hz on the scan topic, once the gate subscribes to it."""
+        pub = self.probe.publisher(LaserScan, contract.SCAN.name, profile(contract.SCAN))
+        self.probe.wait_for_subscribers(pub, timeout=WAIT)
+        return Stream(pub, message, rate=10.0)
 
     def audit(self) -> list[dict]:
         if not self.audit_path.exists():
@@ -246,9 +248,7 @@ def test_obstacle_stop_from_a_real_laserscan(launch, probe, tmp_path):
         "slowdown_distance:=0.4",
         "time_before_collision:=0.0",
     )
-    scan_pub = probe.publisher(LaserScan, contract.SCAN.name, profile(contract.SCAN))
-    probe.wait_for_subscribers(scan_pub, timeout=WAIT)
-    scans = Stream(scan_pub, scan(None), rate=10.0)
+    scans = g.scans(scan(None))
     agent = Stream(g.agent, twist(0.3))
     try:
         g.wait_output(lambda m: near(m.linear.x, 0.3), "driving with a clear scan")
@@ -391,9 +391,7 @@ def test_zones_enable_service_toggles_only_the_scan_zones(launch, probe, tmp_pat
         "time_before_collision:=0.0",
         "stop_publish_timeout:=5.0",
     )
-    scan_pub = probe.publisher(LaserScan, contract.SCAN.name, profile(contract.SCAN))
-    probe.wait_for_subscribers(scan_pub, timeout=WAIT)
-    scans = Stream(scan_pub, scan(0.25), rate=10.0)  # inside the stop zone
+    scans = g.scans(scan(0.25))  # inside the stop zone
     agent = Stream(g.agent, twist(0.3))
     try:
         g.wait_state(lambda s: s["limits"]["zone"] == "stop", "stopped by the zone")
