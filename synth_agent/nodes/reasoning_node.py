@@ -3,13 +3,18 @@
 All behaviour lives in `synth_agent.core.reasoning`. This node only adds what needs ROS:
 - A stop phrase is answered in the subscription callback itself: a `stop` plan is published and
   `agent/cancel` is called at once, without waiting for the worker or the model, and queued
-  commands are dropped.
+  commands are dropped. A command the worker is reasoning about when the stop comes is
+  withdrawn: its plan is never published (the operator is told), so the robot cannot stop and
+  then set off again on a plan that was still being thought about.
 - Everything else goes into a queue served by one worker thread, so commands are reasoned about
-  one at a time and in order, and callbacks never block on a model.
+  one at a time and in order. No callback ever waits for the worker: the model may hold the
+  core for seconds, so scene and status messages are handed over through a mailbox that the
+  worker empties into the core before each command.
 - The intent model (and, with `generator: lm`, the language model) loads in a background
   thread, with progress on `agent/feedback`; commands that arrive before it is ready get
   "still loading" feedback and are answered when it is.
-- Scene and status messages only update the core's view of the world (validated first).
+- Scene and status messages only update the core's view of the world (validated first; the
+  latest scene, and the step statuses that say what the robot holds).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
 
 from rclpy.node import Node
 from std_msgs.msg import String
@@ -44,9 +50,17 @@ class ReasoningNode(Node):
             raise
         self._session = uuid.uuid4().hex[:6]
         self.core = Reasoner(self.cfg, places, classifier=None, id_prefix=f"{self._session}-")
-        self._core_lock = threading.Lock()
-        self._stops = 0
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._core_lock = threading.Lock()  # the worker's (and the loader's), never a callback's
+        self._stops = 0  # stop phrases heard so far; a command carries the count it came after
+        self._stops_seen = 0  # ... and how many of them the core has been told about
+        # Held only to publish: a stop and a worker's plan never cross (the worker checks for
+        # a stop and publishes in one step), and nobody holds it for longer than a publish.
+        self._publish_lock = threading.Lock()
+        self._queue: queue.Queue[tuple[int, str] | None] = queue.Queue()
+        # Mailbox from the callbacks to the worker: the latest scene, and the statuses that
+        # matter to the core (bounded: nobody may fill memory while no command comes).
+        self._scene = None
+        self._statuses: deque = deque(maxlen=64)
         self._ready = threading.Event()
         self._load_error: str | None = None
         self.pub_plan = self.create_publisher(String, contract.PLAN.name, profile(contract.PLAN))
@@ -104,7 +118,7 @@ class ReasoningNode(Node):
         if not self._ready.is_set():
             waited = time.monotonic() - self._t_load0
             self._say(f"Still loading my language model ({waited:.0f} s); I'll answer shortly.")
-        self._queue.put(text)
+        self._queue.put((self._stops, text))
 
     def _stop(self, text: str) -> None:
         """Publish a stop plan and cancel the running plan now; drop queued commands."""
@@ -115,15 +129,16 @@ class ReasoningNode(Node):
                 dropped += 1
             except queue.Empty:
                 break
-        self._stops += 1
-        plan = Plan(
-            id=f"{self._session}-stop{self._stops}",
-            command=text,
-            type="plan",
-            steps=[{"skill": "stop"}],
-            say="Stopping.",
-        )
-        self.pub_plan.publish(String(data=to_json(plan)))
+        with self._publish_lock:
+            self._stops += 1
+            plan = Plan(
+                id=f"{self._session}-stop{self._stops}",
+                command=text,
+                type="plan",
+                steps=[{"skill": "stop"}],
+                say="Stopping.",
+            )
+            self.pub_plan.publish(String(data=to_json(plan)))
         if self.cancel_client.service_is_ready():
             self.cancel_client.call_async(Trigger.Request())
         self._say("Stopping." + (f" Dropped {dropped} queued command(s)." if dropped else ""))
@@ -134,41 +149,67 @@ class ReasoningNode(Node):
         except SchemaError as e:
             self.get_logger().warning(f"rejected scene: {e}", throttle_duration_sec=5.0)
             return
-        with self._core_lock:
-            self.core.observe_scene(scene)
+        self._scene = scene  # the worker hands it to the core
 
     def on_status(self, msg: String) -> None:
         try:
             status = parse_status(msg.data)
         except SchemaError:
             return
-        with self._core_lock:
-            self.core.observe_status(status)
+        if status.state == "succeeded" and status.step is not None:  # all the core looks at
+            self._statuses.append(status)
 
     # --- the worker ------------------------------------------------------------------------
     def _work(self) -> None:
         self._ready.wait()
         while True:
-            text = self._queue.get()
-            if text is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            stops, text = item
+            self.get_logger().debug(f"reasoning about {text!r}")
             now = self.get_clock().now().nanoseconds * 1e-9
             t0 = time.perf_counter()
             try:
                 with self._core_lock:
+                    self._update_core()
                     decision = self.core.respond(text, now)
             except Exception as e:  # noqa: BLE001 - one bad command must not end the node
                 self.get_logger().error(f"reasoning failed on {text!r}: {e}")
                 self._say("Sorry, something went wrong while I was thinking about that.")
                 continue
             plan = decision.plan
-            self.pub_plan.publish(String(data=to_json(plan)))
+            ms = (time.perf_counter() - t0) * 1000
+            with self._publish_lock:
+                withdrawn = stops != self._stops
+                if not withdrawn:
+                    self.pub_plan.publish(String(data=to_json(plan)))
+            if withdrawn:
+                # A stop came while this was being worked out: it must not start afterwards.
+                with self._core_lock:
+                    self.core.stopped(withdrawn=plan.id)
+                self.get_logger().warning(
+                    f"{plan.id} withdrawn ({decision.stage}, {ms:.0f} ms): a stop came while "
+                    f"reasoning about {text!r}"
+                )
+                self._say(f"I did not start “{text}”: you said stop while I was thinking.")
+                continue
             if plan.say:
                 self._say(plan.say)
             self.get_logger().info(
-                f"{plan.id} {plan.type} ({decision.stage}, {decision.intent}, "
-                f"{(time.perf_counter() - t0) * 1000:.0f} ms): {plan.say}"
+                f"{plan.id} {plan.type} ({decision.stage}, {decision.intent}, {ms:.0f} ms): "
+                f"{plan.say}"
             )
+
+    def _update_core(self) -> None:
+        """What the callbacks left in the mailbox, into the core (under the core lock)."""
+        if self._stops_seen != self._stops:
+            self._stops_seen = self._stops
+            self.core.stopped()
+        if self._scene is not None:
+            self.core.observe_scene(self._scene)
+        while self._statuses:
+            self.core.observe_status(self._statuses.popleft())
 
     def _say(self, text: str) -> None:
         self.pub_feedback.publish(String(data=text))

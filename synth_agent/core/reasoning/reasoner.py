@@ -185,6 +185,16 @@ class Reasoner:
         )
 
     # --- inputs besides commands -------------------------------------------------------
+    def stopped(self, withdrawn: str = "") -> None:
+        """The operator said stop: nothing waiting for a "yes" may run after it, and the plan
+        `withdrawn` (one worked out while the stop came, never published) is forgotten, so
+        "do that again" cannot bring it back."""
+        self.memory.pending = None
+        if withdrawn:
+            kept = [p for p in self.memory.plans if p.id != withdrawn]
+            self.memory.plans.clear()
+            self.memory.plans.extend(kept)
+
     def observe_scene(self, scene: Scene) -> None:
         self.scene = scene
 
@@ -281,7 +291,7 @@ class Reasoner:
             return self._decide(text, "clarify", "I didn't catch that.", "other", "empty")
         # 1. Stop: before anything else, including a pending confirmation.
         if is_stop(text):
-            self.memory.pending = None
+            self.stopped()
             return self._decide(text, "plan", "Stopping.", "stop", "fastpath", [{"skill": "stop"}])
         # 2. Confirmation.
         pending = self._settle_pending(text, norm, now)

@@ -1,0 +1,38 @@
+"""What the reasoning core forgets when the node tells it about a stop (`Reasoner.stopped`).
+
+The node answers a stop in its callback, without the core (which may be busy with the model for
+seconds); it tells the core afterwards, and withdraws a plan worked out while the stop came."""
+
+from synth_agent.core.places import load_places
+from synth_agent.core.reasoning import Reasoner, ReasoningConfig
+
+PLACES = load_places()
+
+
+def reasoner(**kw) -> Reasoner:
+    return Reasoner(ReasoningConfig(**kw), PLACES, classifier=None)
+
+
+def steps(d) -> list[dict]:
+    return [s.model_dump() for s in d.plan.steps]
+
+
+def test_a_withdrawn_plan_is_not_what_do_that_again_repeats():
+    r = reasoner()
+    r.respond("go to the bedroom", 0.0)
+    withdrawn = r.respond("turn left 90 degrees", 1.0)
+    r.stopped(withdrawn=withdrawn.plan.id)
+    assert steps(r.respond("do that again", 2.0)) == [{"skill": "navigate_to", "place": "bedroom"}]
+
+
+def test_a_stop_told_late_still_drops_the_question_waiting_for_yes():
+    r = reasoner(confirm_follow=True)
+    assert r.respond("follow me", 0.0).plan.type == "clarify"
+    r.stopped()
+    assert r.respond("yes", 1.0).plan.type != "plan"
+
+
+def test_without_a_stop_the_question_still_runs_on_yes():
+    r = reasoner(confirm_follow=True)
+    assert r.respond("follow me", 0.0).plan.type == "clarify"
+    assert r.respond("yes", 1.0).plan.type == "plan"
