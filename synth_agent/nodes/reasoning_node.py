@@ -85,6 +85,7 @@ class ReasoningNode(Node):
 
     # --- model loading ---------------------------------------------------------------------
     def _load(self) -> None:
+        stage = "intent model"
         try:
             from synth_agent.core.reasoning.evaluate import load_classifier, load_generator
 
@@ -93,6 +94,7 @@ class ReasoningNode(Node):
             with self._core_lock:
                 self.core.classifier = classifier
             if self.cfg.generator == "lm":
+                stage = "language model"
                 self._say("Intent model ready; loading the language model.")
                 generator = load_generator(self.cfg, classifier)
                 with self._core_lock:
@@ -101,12 +103,15 @@ class ReasoningNode(Node):
                 self.get_logger().info(
                     "reasoning: language model " + ", ".join(f"{k}={v}" for k, v in info.items())
                 )
+        except Exception as e:  # noqa: BLE001 - a missing model must not kill the node
+            self._load_error = str(e)
+            fallback = "keyword rules" if stage == "intent model" else "rules and intent model"
+            self.get_logger().error(f"{stage} unavailable, answering with the {fallback}: {e}")
+            self._say(f"My {stage} could not load ({e}); I'll answer with my {fallback}.")
+        if self.core.classifier is not None:
             self.get_logger().info(
                 f"reasoning: intent model ready in {time.monotonic() - self._t_load0:.1f} s"
             )
-        except Exception as e:  # noqa: BLE001 - a missing model must not kill the node
-            self._load_error = str(e)
-            self.get_logger().error(f"intent model unavailable, using keyword rules: {e}")
         self._ready.set()
 
     # --- inputs ----------------------------------------------------------------------------

@@ -113,3 +113,20 @@ def test_a_stop_withdraws_the_command_the_model_is_thinking_about(launch, probe)
     after = ask(pub, plans, "turn left 90 degrees")
     assert after.steps[0].model_dump() == {"skill": "turn", "angle_deg": 90.0}
     assert not [m for m in plans if parse_plan(m.data).command == text]
+
+
+def test_a_language_model_that_cannot_load_leaves_the_rules_answering(launch, probe):
+    # bitsandbytes is not installed by `make setup`: 4-bit cannot load on this machine.
+    proc = launch(["reasoning", "--ros-args", "-p", "generator:=lm", "-p", "quantization:=4bit"])
+    plans = probe.subscribe(String, contract.PLAN.name, profile(contract.PLAN))
+    feedback = probe.subscribe(String, contract.FEEDBACK.name, profile(contract.FEEDBACK))
+    pub = probe.publisher(String, contract.COMMAND.name, profile(contract.COMMAND))
+    probe.wait_for_subscribers(pub)
+    proc.wait_for_output(
+        r"language model unavailable, answering with the rules and intent model: .*bitsandbytes",
+        timeout=120.0,
+    )
+    proc.wait_for_output(r"intent model ready", timeout=10.0)
+    plan = ask(pub, plans, "go to the kitchen and bring me the red cup")
+    assert [s.skill for s in plan.steps] == ["navigate_to", "find", "pick", "navigate_to", "place"]
+    assert any("could not load" in m.data for m in feedback)
