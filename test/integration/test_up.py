@@ -1,8 +1,8 @@
 """`synth-agent up`: the pip-only launcher with real node processes.
 
-Readiness line, clean ordered shutdown on SIGINT within 5 s with no orphan process, a dead node
-reported with its exit code, the gate's death stopping the graph, `--namespace` moving every
-topic, and two graphs on different domains staying apart.
+Readiness line, clean ordered shutdown on SIGINT (within 5 s) and SIGTERM with no orphan
+process, a dead node reported with its exit code, the gate's death stopping the graph,
+`--namespace` moving every topic, and two graphs on different domains staying apart.
 """
 
 import os
@@ -83,8 +83,8 @@ def test_a_dead_node_is_reported_and_the_gate_dying_stops_all(tmp_path, domain_i
     wait_until(lambda: not pids_with_env("SYNTH_AGENT_TEST_TAG", tag), 5, "no orphan process")
 
 
-def test_namespace_moves_every_topic(tmp_path, domain_id, probe):
-    up, _ = start_up(tmp_path, domain_id, "--sim", "--namespace", "robot1")
+def test_namespace_moves_every_topic_and_sigterm_stops_all(tmp_path, domain_id, probe):
+    up, tag = start_up(tmp_path, domain_id, "--sim", "--namespace", "robot1")
     try:
         ready_count(up)
         names = re.search(r"started \d+ node\(s\): (.*)", up.output).group(1).split(", ")
@@ -100,8 +100,17 @@ def test_namespace_moves_every_topic(tmp_path, domain_id, probe):
         assert ours - GLOBAL_TOPICS, "the nodes should have topics of their own"
         assert outside == set(), f"topics outside /robot1: {sorted(outside)}"
         assert {"/robot1/cmd_vel", "/robot1/agent/cmd_vel"} <= ours
+        # `kill` (a service manager's stop) shuts the graph down like Ctrl-C does.
+        up.proc.send_signal(signal.SIGTERM)
+        code = up.proc.wait(10)
     finally:
         up.stop()
+    assert code == 0, up.output[-2000:]
+    order = [
+        part.split("=")[0] for part in re.search(r"stopped: (.*)", up.output).group(1).split(", ")
+    ]
+    assert order[-1] == "safety_gate", f"the gate must stop last: {order}"
+    wait_until(lambda: not pids_with_env("SYNTH_AGENT_TEST_TAG", tag), 3, "no orphan process")
 
 
 def test_two_graphs_on_different_domains_do_not_see_each_other(tmp_path, domain_id, probe):
