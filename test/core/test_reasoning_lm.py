@@ -29,7 +29,9 @@ from synth_agent.core.reasoning.generator import (
 )
 from synth_agent.core.reasoning.lm import LMError, OpenAIBackend, packaged_gguf
 from synth_agent.core.reasoning.lm_schema import MAX_LM_STEPS, plan_schema
+from synth_agent.core.reasoning.reasoner import plan_intent
 from synth_agent.core.reasoning.serve import is_loopback, make_server
+from synth_agent.core.reasoning.text import normalize
 from synth_agent.core.schemas import Plan
 
 PLACES = load_places()
@@ -41,6 +43,9 @@ KITCHEN_CUP = {"steps": [
     {"skill": "navigate_to", "place": "kitchen"}, {"skill": "find", "object": "red cup"},
     {"skill": "pick", "object": "red cup"}, {"skill": "navigate_to", "place": "operator"},
     {"skill": "place"}]}  # fmt: skip
+# "make your way" is no clause the clause reader knows, so this command reaches the model (the
+# same command with "go to" is planned without it: see the test below).
+UNREAD = "make your way to the kitchen and then bring me the red cup"
 
 
 class FixedBackend:
@@ -118,10 +123,12 @@ def test_frida_structured_commands_map_to_skills() -> None:
 def test_grounded_lm_plan_is_used_for_a_multi_step_command() -> None:
     """A wording the clause reader cannot read: the model supplies the structure."""
     r, backend = lm_reasoner(KITCHEN_CUP)
-    d = r.respond("make your way to the kitchen and then bring me the red cup", now=0.0)
+    d = r.respond(UNREAD, now=0.0)
     assert d.stage == "lm" and d.plan.type == "plan"
     assert [s.skill for s in d.plan.steps][0] == "navigate_to"
-    assert backend.calls and backend.calls[0][1]["properties"]["steps"]["maxItems"] >= 1
+    assert len(backend.calls) == 1
+    assert backend.calls[0][1]["properties"]["steps"]["maxItems"] >= 1
+    assert d.plan.model_dump(exclude_none=True)["steps"] == KITCHEN_CUP["steps"]
 
 
 def test_the_model_is_not_asked_when_the_clause_reader_plans_the_command() -> None:
@@ -131,25 +138,67 @@ def test_the_model_is_not_asked_when_the_clause_reader_plans_the_command() -> No
     assert [s.skill for s in d.plan.steps][0] == "navigate_to"
 
 
-@pytest.mark.parametrize(
-    "reply",
-    [
-        {"steps": [{"skill": "navigate_to", "place": "garage"}]},  # unknown place
-        {"steps": [{"skill": "navigate_to", "place": "bedroom"}, {"skill": "find",  # not said
-                    "object": "red cup"}, {"skill": "pick", "object": "red cup"},
-                   {"skill": "navigate_to", "place": "operator"}, {"skill": "place"}]},
-        {"steps": [{"skill": "place"}, {"skill": "place"}]},  # loop, nothing held
-        {"steps": [{"skill": "navigate_to", "place": "kitchen"}]},  # not the classifier's intent
-        {"steps": [{"skill": "drive", "distance_m": 50}]},  # out of range
-        {"steps": [{"skill": "stop"}]},  # not the model's to decide
-        "not json",
-    ],
-)  # fmt: skip
-def test_ungrounded_or_invalid_lm_output_falls_back_to_the_skeleton(reply) -> None:
-    r, _ = lm_reasoner(reply)
-    d = r.respond("go to the kitchen and then bring me the red cup", now=0.0)
-    assert d.stage != "lm"
-    assert d.intent == "bring"
+def _bring(*extra: dict, first: list[dict] | None = None) -> dict:
+    """KITCHEN_CUP with one bad step put in, so only the check for that step can catch it."""
+    return {"steps": (first or []) + KITCHEN_CUP["steps"][:3] + list(extra)
+            + KITCHEN_CUP["steps"][3:]}  # fmt: skip
+
+
+# Bad model replies, each with why it must not stand. Most carry out "bring" like a good plan
+# would, so the intent check alone cannot save them: "world" = `validate_steps` refuses it (a
+# name not said or not in the world, a loop, nothing held, a number out of range, a skill that
+# is not the model's); "intent" = valid steps that do not carry out the classifier's intent;
+# "parse" = not JSON (the generator keeps the error).
+BAD_REPLIES = [
+    pytest.param({"steps": [{"skill": "navigate_to", "place": "garage"}]
+                  + KITCHEN_CUP["steps"][1:]}, "world", id="unknown-place"),
+    pytest.param({"steps": [{"skill": "navigate_to", "place": "bedroom"}]
+                  + KITCHEN_CUP["steps"][1:]}, "world", id="place-not-said"),
+    pytest.param(_bring({"skill": "pick", "object": "red cup"}), "world", id="loop"),
+    pytest.param({"steps": [{"skill": "navigate_to", "place": "kitchen"},
+                            {"skill": "navigate_to", "place": "operator"}, {"skill": "place"}]},
+                 "world", id="place-with-nothing-held"),
+    pytest.param(_bring(first=[{"skill": "drive", "distance_m": 50}]), "world",
+                 id="drive-out-of-range"),
+    pytest.param(_bring({"skill": "stop"}), "world", id="stop-is-not-the-models"),
+    pytest.param({"steps": [{"skill": "navigate_to", "place": "kitchen"}]}, "intent",
+                 id="not-the-classifiers-intent"),
+    pytest.param("not json", "parse", id="not-json"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("reply, why", BAD_REPLIES)
+def test_model_output_never_reaches_a_motor_unchecked(reply, why) -> None:
+    """A command the clause reader cannot read, so the model is really asked; whatever it
+    answers that is not a grounded plan for the classifier's intent, the skeleton stands."""
+    skeleton = Reasoner(ReasoningConfig(), PLACES, None).respond(UNREAD, now=0.0)
+    assert skeleton.plan.type == "plan" and skeleton.intent == "bring"
+    r, backend = lm_reasoner(reply)
+    d = r.respond(UNREAD, now=0.0)
+    assert len(backend.calls) == 1  # the bad reply was seen, not skipped
+    assert d.stage == "classifier" and d.intent == "bring"
+    assert d.plan.model_dump()["steps"] == skeleton.plan.model_dump()["steps"]
+    gen = r.generator
+    if why == "parse":
+        assert gen.last_error and "Expecting value" in gen.last_error
+        return
+    assert gen.last_error is None  # it parsed: the reasoner, not the generator, refused it
+    steps = r.validate_steps(reply["steps"], normalize(UNREAD), now=0.0)
+    if why == "world":
+        assert steps is None
+    else:  # grounded and valid, but it only goes to the kitchen; the operator asked for a cup
+        assert steps == reply["steps"]
+        assert plan_intent(Plan(id="x", command=UNREAD, type="plan", steps=steps)) == "navigate"
+
+
+class Classifier:
+    """An intent classifier that is as sure as it is told to be."""
+
+    def __init__(self, intent: str, confidence: float) -> None:
+        self.answer = (intent, confidence)
+
+    def predict(self, text: str) -> tuple[str, float]:
+        return self.answer
 
 
 def test_single_clause_confident_commands_and_stops_never_ask_the_model() -> None:
@@ -157,6 +206,15 @@ def test_single_clause_confident_commands_and_stops_never_ask_the_model() -> Non
     r.respond("stop", now=0.0)
     r.respond("turn left 90 degrees", now=0.0)
     assert backend.calls == []
+    # One clause the skeleton plans: a sure classifier keeps the model out, an unsure one
+    # (below LM_BELOW_CONFIDENCE) asks it.
+    for confidence, calls in ((0.9, 0), (0.5, 1)):
+        r, backend = lm_reasoner({"steps": KITCHEN_CUP["steps"][1:]})
+        r.classifier = Classifier("bring", confidence)
+        d = r.respond("bring me the red cup", now=0.0)
+        assert len(backend.calls) == calls
+        assert d.plan.type == "plan" and d.intent == "bring"
+        assert d.stage == ("lm" if calls else "classifier")
 
 
 def test_backend_failure_falls_back() -> None:
@@ -166,7 +224,7 @@ def test_backend_failure_falls_back() -> None:
 
     gen = LMGenerator(Broken(""), None, [Example("x", [])])
     r = Reasoner(ReasoningConfig(generator="lm"), PLACES, None, generator=gen)
-    d = r.respond("make your way to the kitchen and then bring me the red cup", now=0.0)
+    d = r.respond(UNREAD, now=0.0)
     assert d.stage == "classifier" and gen.last_error == "server down"
 
 
@@ -227,6 +285,19 @@ def test_unknown_model_folder_is_a_clear_error(tmp_path) -> None:
         resolve_model(str(tmp_path / "nothing"))
 
 
+class Recording:
+    """Wraps a backend and keeps every reply, so a test knows the model was really asked."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.replies: list[str] = []
+
+    def complete(self, messages, schema=None, max_new_tokens=96) -> str:
+        reply = self.inner.complete(messages, schema, max_new_tokens)
+        self.replies.append(reply)
+        return reply
+
+
 @needs_model
 def test_reasoning_core_with_openai_backend_against_synth_agent_serve(local_backend) -> None:
     """A real `synth-agent serve` subprocess on 127.0.0.1; the core talks to it over HTTP."""
@@ -244,19 +315,25 @@ def test_reasoning_core_with_openai_backend_against_synth_agent_serve(local_back
                 pytest.fail("serve exited before listening")
         url = line.split()[1]
         assert url.startswith("http://127.0.0.1:")
-        cfg = ReasoningConfig(generator="lm", backend="openai", base_url=url, max_new_tokens=48,
+        cfg = ReasoningConfig(generator="lm", backend="openai", base_url=url, max_new_tokens=96,
                               request_timeout_s=60.0)  # fmt: skip
-        gen = LMGenerator(OpenAIBackend(url, timeout_s=60.0), None, [
+        backend = Recording(OpenAIBackend(url, timeout_s=60.0))
+        gen = LMGenerator(backend, None, [
             Example("go to the bedroom and then bring me the blue ball", [
                 {"skill": "navigate_to", "place": "bedroom"},
                 {"skill": "find", "object": "blue ball"}, {"skill": "pick", "object": "blue ball"},
                 {"skill": "navigate_to", "place": "operator"}, {"skill": "place"}])],
-            shots=1, max_new_tokens=48)  # fmt: skip
+            shots=1, max_new_tokens=96)  # fmt: skip
         r = Reasoner(cfg, PLACES, None, generator=gen)
-        d = r.respond("go to the kitchen and then bring me the red cup", now=0.0)
-        assert gen.last_error is None, gen.last_error  # the server answered under the schema
+        d = r.respond(UNREAD, now=0.0)
+        assert len(backend.replies) == 1  # the server was asked (the clause reader could not)
+        assert gen.last_error is None, gen.last_error  # it answered, under the schema
+        steps = json.loads(backend.replies[0])["steps"]
+        Plan(id="x", command=UNREAD, type="plan", steps=steps)
         assert d.plan.type == "plan" and d.intent == "bring"
         assert d.stage in ("lm", "classifier")  # the model's plan, or the skeleton if ungrounded
+        if d.stage == "lm":
+            assert [s.skill for s in d.plan.steps] == [s["skill"] for s in steps]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
