@@ -201,9 +201,10 @@ class ReasoningNode(Node):
                 continue
             if plan.say:
                 self._say(plan.say)
+            note = f" [model not used: {decision.model_note}]" if decision.model_note else ""
             self.get_logger().info(
                 f"{plan.id} {plan.type} ({decision.stage}, {decision.intent}, {ms:.0f} ms): "
-                f"{plan.say}"
+                f"{plan.say}{note}"
             )
 
     def _update_core(self) -> None:

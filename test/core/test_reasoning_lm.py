@@ -151,33 +151,42 @@ def _bring(*extra: dict, first: list[dict] | None = None) -> dict:
 # "parse" = not JSON (the generator keeps the error).
 BAD_REPLIES = [
     pytest.param({"steps": [{"skill": "navigate_to", "place": "garage"}]
-                  + KITCHEN_CUP["steps"][1:]}, "world", id="unknown-place"),
+                  + KITCHEN_CUP["steps"][1:]}, "world", "'garage' is not a known place",
+                 id="unknown-place"),
     pytest.param({"steps": [{"skill": "navigate_to", "place": "bedroom"}]
-                  + KITCHEN_CUP["steps"][1:]}, "world", id="place-not-said"),
-    pytest.param(_bring({"skill": "pick", "object": "red cup"}), "world", id="loop"),
+                  + KITCHEN_CUP["steps"][1:]}, "world", "does not name the place 'bedroom'",
+                 id="place-not-said"),
+    pytest.param(_bring({"skill": "pick", "object": "red cup"}), "world",
+                 "step 4 repeats the one before", id="loop"),
     pytest.param({"steps": [{"skill": "navigate_to", "place": "kitchen"},
                             {"skill": "navigate_to", "place": "operator"}, {"skill": "place"}]},
-                 "world", id="place-with-nothing-held"),
+                 "world", "puts something down with nothing in hand",
+                 id="place-with-nothing-held"),
     pytest.param(_bring(first=[{"skill": "drive", "distance_m": 50}]), "world",
-                 id="drive-out-of-range"),
-    pytest.param(_bring({"skill": "stop"}), "world", id="stop-is-not-the-models"),
+                 "a drive of 50 m is over 5 m", id="drive-out-of-range"),
+    pytest.param(_bring({"skill": "stop"}), "world", "'stop' is not a skill it may plan",
+                 id="stop-is-not-the-models"),
     pytest.param({"steps": [{"skill": "navigate_to", "place": "kitchen"}]}, "intent",
+                 "its plan would navigate, the command asks to bring",
                  id="not-the-classifiers-intent"),
-    pytest.param("not json", "parse", id="not-json"),
+    pytest.param("not json", "parse", "unusable: Expecting value", id="not-json"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("reply, why", BAD_REPLIES)
-def test_model_output_never_reaches_a_motor_unchecked(reply, why) -> None:
+@pytest.mark.parametrize("reply, why, note", BAD_REPLIES)
+def test_model_output_never_reaches_a_motor_unchecked(reply, why, note) -> None:
     """A command the clause reader cannot read, so the model is really asked; whatever it
-    answers that is not a grounded plan for the classifier's intent, the skeleton stands."""
+    answers that is not a grounded plan for the classifier's intent, the skeleton stands, and
+    the decision says why the model's answer was not used."""
     skeleton = Reasoner(ReasoningConfig(), PLACES, None).respond(UNREAD, now=0.0)
     assert skeleton.plan.type == "plan" and skeleton.intent == "bring"
+    assert skeleton.model_note == ""  # no model, nothing to explain
     r, backend = lm_reasoner(reply)
     d = r.respond(UNREAD, now=0.0)
     assert len(backend.calls) == 1  # the bad reply was seen, not skipped
     assert d.stage == "classifier" and d.intent == "bring"
     assert d.plan.model_dump()["steps"] == skeleton.plan.model_dump()["steps"]
+    assert note in d.model_note, d.model_note
     gen = r.generator
     if why == "parse":
         assert gen.last_error and "Expecting value" in gen.last_error
@@ -189,6 +198,8 @@ def test_model_output_never_reaches_a_motor_unchecked(reply, why) -> None:
     else:  # grounded and valid, but it only goes to the kitchen; the operator asked for a cup
         assert steps == reply["steps"]
         assert plan_intent(Plan(id="x", command=UNREAD, type="plan", steps=steps)) == "navigate"
+    # The next command starts with a clean note.
+    assert r.respond("turn left 90 degrees", now=1.0).model_note == ""
 
 
 class Classifier:

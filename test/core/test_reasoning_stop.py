@@ -36,3 +36,14 @@ def test_without_a_stop_the_question_still_runs_on_yes():
     r = reasoner(confirm_follow=True)
     assert r.respond("follow me", 0.0).plan.type == "clarify"
     assert r.respond("yes", 1.0).plan.type == "plan"
+
+
+def test_make_your_way_is_going_somewhere_not_making_something():
+    from synth_agent.core.reasoning.rules import out_of_skill, skipped_verbs
+
+    text = "make your way to the kitchen and then bring me the red cup"
+    assert skipped_verbs(text) == []
+    assert out_of_skill("make your way to the kitchen") is None
+    assert out_of_skill("make me a coffee") is not None
+    d = reasoner().respond(text, 0.0)
+    assert "can't" not in d.plan.say and d.plan.type == "plan", d.plan.say

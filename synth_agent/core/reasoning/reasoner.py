@@ -79,6 +79,7 @@ class Decision:
     stage: str
     confidence: float = 1.0
     perception: bool = False  # an answer that reports what the robot perceives
+    model_note: str = ""  # why the language model's answer was not used (it was asked)
 
 
 @dataclass
@@ -178,6 +179,7 @@ class Reasoner:
         self.classifier = classifier
         self.generator = generator  # generator.LMGenerator when cfg.generator == "lm"
         self.id_prefix = id_prefix[:40]
+        self.model_note = ""  # why the language model's last answer was not used
         self._count = 0
         self.scene: Scene | None = None
         self.memory = Memory(
@@ -226,6 +228,7 @@ class Reasoner:
         plan = self._make(text, kind, say, steps)
         if kind == "plan":
             self._remember(plan)
+        kw.setdefault("model_note", self.model_note)
         return Decision(plan, intent, stage, **kw)
 
     def _remember(self, plan: Plan) -> None:
@@ -287,6 +290,7 @@ class Reasoner:
     def respond(self, text: str, now: float) -> Decision:
         """One response to one command (see the module docstring)."""
         norm = normalize(text)
+        self.model_note = ""
         if not norm.strip(" .,;:!?"):
             return self._decide(text, "clarify", "I didn't catch that.", "other", "empty")
         # 1. Stop: before anything else, including a pending confirmation.
@@ -666,19 +670,23 @@ class Reasoner:
             objects = list(self.cfg.known_objects) + [o.label.lower() for o in self._visible(now)]
         raw = gen.propose(text, places, objects, self.cfg)
         if raw is None:
+            self.model_note = f"the model's answer was unusable: {gen.last_error}"
             return None
         try:
             steps = self.validate_steps(raw, norm, now)
-        except (ValueError, TypeError):
-            steps = None
+        except (ValueError, TypeError) as e:
+            self.model_note, steps = f"a step had a bad value: {e}", None
         if steps is None:
             return None
         try:
             plan = self._make(text, "plan", "OK.", steps)
-        except ValueError:
+        except ValueError as e:
+            self.model_note = f"the steps do not make a plan: {e}"
             return None
         if plan_intent(plan) != intent:
-            return None  # the classifier is the better judge of what is wanted (measured)
+            # The classifier is the better judge of what is wanted (measured).
+            self.model_note = f"its plan would {plan_intent(plan)}, the command asks to {intent}"
+            return None
         say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
         return self._decide(text, "plan", say, plan_intent(plan), "lm", steps, confidence=conf)
 
@@ -694,21 +702,21 @@ class Reasoner:
         for s in raw[: cfg.max_steps]:
             s = dict(s)
             if out and s == out[-1]:
-                return None  # the untrained model's loop: the same step again
+                return self._reject_lm(f"step {len(out) + 1} repeats the one before")
             if s.get("skill") == "pick":
                 holding = True
             elif s.get("skill") == "place":
                 if not holding:
-                    return None  # nothing to put down
+                    return self._reject_lm("it puts something down with nothing in hand")
                 holding = False
             skill = s.get("skill")
             if skill == "navigate_to":
                 place = self.resolve_place(str(s.get("place", "")))
                 if place is None:
-                    return None
+                    return self._reject_lm(f"{s.get('place', '')!r} is not a known place")
                 aliases = [a for a, n in _PLACE_ALIASES.items() if n == place]
                 if place != "operator" and not (said(place) or any(said(a) for a in aliases)):
-                    return None
+                    return self._reject_lm(f"the command does not name the place {place!r}")
                 s["place"] = place
             elif skill in ("find", "pick", "approach", "follow"):
                 key = "target" if skill == "follow" else "object"
@@ -717,7 +725,7 @@ class Reasoner:
                 if name == "person" or _is_person(name):
                     pass
                 elif not (said(name) or remembered):
-                    return None
+                    return self._reject_lm(f"the command does not name {name!r}")
                 elif (
                     self.resolve_object(name, now) is None
                     and not remembered
@@ -725,18 +733,29 @@ class Reasoner:
                         skill in ("find", "approach") and name.isalpha()  # a person's name
                     )
                 ):
-                    return None
+                    return self._reject_lm(f"{name!r} is not an object I know or see")
                 s[key] = name
             elif skill == "turn" and abs(float(s.get("angle_deg", 0))) > cfg.max_turn_deg:
-                return None
+                return self._reject_lm(
+                    f"a turn of {s.get('angle_deg')}° is over {cfg.max_turn_deg:g}°"
+                )
             elif skill == "drive" and abs(float(s.get("distance_m", 0))) > cfg.max_drive_m:
-                return None
+                return self._reject_lm(
+                    f"a drive of {s.get('distance_m')} m is over {cfg.max_drive_m:g} m"
+                )
             elif skill == "wait" and not 0 <= float(s.get("seconds", 0)) <= cfg.max_wait_s:
-                return None
+                return self._reject_lm(
+                    f"a wait of {s.get('seconds')} s is out of 0..{cfg.max_wait_s:g} s"
+                )
             elif skill not in ("place", "describe", "say", "turn", "drive", "wait"):
-                return None
+                return self._reject_lm(f"{skill!r} is not a skill it may plan")
             out.append(s)
-        return out or None
+        return out or self._reject_lm("no steps")
+
+    def _reject_lm(self, reason: str) -> None:
+        """validate_steps refuses the model's steps: say why (Decision.model_note), None."""
+        self.model_note = f"the model's plan was refused: {reason}"
+        return None
 
     # --- clause by clause ------------------------------------------------------------------
     # Which single-clause acts the composer plans better than the skeletons do (a multi-clause
