@@ -13,7 +13,8 @@ Why it is built this way:
   yellow bottle) and its person, whose teal shirt is what the camera sees of it (HOG people
   detection is trained on photographs; it is the detector for real cameras, off by default).
   Saturation floors are set so that wood, skin, the person's dark-blue trousers and grey
-  furniture never match.
+  furniture never match. On a real camera the "person" colour entry must go (anything teal
+  would be a person) and `people_enabled` be on; `config/perception.yaml` says so too.
 - `Perception.process()` is the whole per-frame pipeline: detect -> locate (depth, intrinsics,
   camera mount, robot pose) -> track -> scene. It takes `now` as an argument and never reads a
   clock, so tests replay exactly and the node passes ROS (possibly simulated) time.
@@ -52,8 +53,10 @@ from synth_agent.core.vision import (
     ColourClass,
     Detection,
     Detector,
+    DetectorLoadError,
     HogPeopleDetector,
     Intrinsics,
+    OnnxDetector,
     PerceptionInputError,
     QrDetector,
     check_bgr,
@@ -65,6 +68,7 @@ from synth_agent.core.vision import (
 
 __all__ = [
     "Detection",
+    "DetectorLoadError",
     "Frame",
     "Intrinsics",
     "Perception",
@@ -72,6 +76,7 @@ __all__ = [
     "PerceptionInputError",
     "PerceptionResult",
     "Scan",
+    "build_learned_detector",
     "build_scene",
     "annotate",
     "merge_fragments",
@@ -98,11 +103,22 @@ class PerceptionConfig:
     aruco_enabled: bool = True
     aruco_dictionary: str = "DICT_4X4_50"
     qr_enabled: bool = False
+    # People: on a real camera turn people_enabled on (OpenCV's HOG detector, label "person")
+    # and remove the "person" colour entry below, which is the simulator's teal shirt and would
+    # report anything teal as a person.
     people_enabled: bool = False
     people_min_confidence: float = 0.6
-    # A plug-in detector: "package.module:factory" (empty = none); the factory gets weights=.
+    # A learned detector (empty = none): "onnx" runs a YOLO-style ONNX model with OpenCV
+    # (weights = the .onnx file, labels = a text file of its class names, one a line; output
+    # [1, 4+C, N] as YOLOv8/v11 or [1, N, 5+C] as YOLOv5, see core/vision.py), or
+    # "package.module:factory" builds your own (the factory gets weights=). One that cannot be
+    # built is logged and reported on /diagnostics, and the node runs without it.
     learned_detector: str = ""
     learned_detector_weights: str = ""
+    learned_detector_labels: str = ""
+    learned_detector_input_size: int = 640
+    learned_detector_min_confidence: float = 0.5
+    learned_detector_nms_iou: float = 0.45
     # Colour table (parallel lists, see the module docstring).
     colour_labels: list[str] = field(
         default_factory=lambda: ["red cup", "blue ball", "green box", "yellow bottle", "person"]
@@ -210,9 +226,20 @@ class PerceptionConfig:
             )
         if self.learned_detector:
             _check(
-                ":" in self.learned_detector,
-                f"learned_detector must be 'package.module:factory', got {self.learned_detector!r}",
+                self.learned_detector == "onnx" or ":" in self.learned_detector,
+                "learned_detector must be 'onnx' or 'package.module:factory', "
+                f"got {self.learned_detector!r}",
             )
+        _check(
+            32 <= self.learned_detector_input_size <= 4096,
+            "learned_detector_input_size must be in [32, 4096], "
+            f"got {self.learned_detector_input_size}",
+        )
+        _check(
+            0 <= self.learned_detector_min_confidence <= 1,
+            "learned_detector_min_confidence must be in [0, 1]",
+        )
+        _check(0 < self.learned_detector_nms_iou <= 1, "learned_detector_nms_iou must be in (0, 1]")
         n = len(self.colour_labels)
         _check(
             len(self.colour_names) == n,
@@ -389,6 +416,23 @@ def merge_fragments(
     return out
 
 
+def build_learned_detector(config: PerceptionConfig) -> Detector | None:
+    """The learned detector `config.learned_detector` names, or None when it names none;
+    DetectorLoadError (with the reason) when it cannot be built."""
+    spec = config.learned_detector
+    if not spec:
+        return None
+    if spec == "onnx":
+        return OnnxDetector(
+            config.learned_detector_weights,
+            config.learned_detector_labels,
+            config.learned_detector_input_size,
+            config.learned_detector_min_confidence,
+            config.learned_detector_nms_iou,
+        )
+    return load_detector(spec, config.learned_detector_weights)
+
+
 def _wrap(angle: float) -> float:
     return math.atan2(math.sin(angle), math.cos(angle))
 
@@ -431,7 +475,8 @@ def check_robot(robot: tuple[float, float, float]) -> tuple[float, float, float]
 
 
 class Perception:
-    """Detectors + tracker for one camera. Not thread-safe: call from one thread at a time."""
+    """Detectors + tracker for one camera. Not thread-safe: call from one thread at a time.
+    A learned detector that cannot be built raises DetectorLoadError from the constructor."""
 
     def __init__(self, config: PerceptionConfig, extra: list[Detector] | None = None) -> None:
         self.config = config
@@ -445,10 +490,9 @@ class Perception:
             self.detectors.append(QrDetector())
         if config.people_enabled:
             self.detectors.append(HogPeopleDetector(config.people_min_confidence))
-        if config.learned_detector:
-            self.detectors.append(
-                load_detector(config.learned_detector, config.learned_detector_weights)
-            )
+        learned = build_learned_detector(config)
+        if learned is not None:
+            self.detectors.append(learned)
         self.detectors.extend(extra or [])
         self.tracker = Tracker(
             config.match_distance_m,

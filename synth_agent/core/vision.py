@@ -21,6 +21,14 @@ Why it is built this way:
   `locate()` pushes the surface point that far further along the horizontal viewing ray, to the
   object's axis. For a person (torso radius 0.17 m) this is the difference between being within
   0.15 m of the truth or not; for flat things (markers) the radius is 0.
+- A learned detector is either the user's own object (`load_detector`, `package.module:factory`)
+  or an ONNX model run by OpenCV's DNN module (`OnnxDetector`), so the common case (a YOLO model
+  exported to ONNX) needs no code and no extra runtime. One output format is supported, the
+  YOLO detection head as the usual exporters write it: `[1, 4+C, N]` (YOLOv8/v11, ultralytics
+  `export(format="onnx")`) or `[1, N, 5+C]` (YOLOv5), boxes as centre x, centre y, width,
+  height in the letterboxed input's pixels, C = the number of lines of the labels file. Which
+  of the two is decided from the output shape and C when the model is loaded, and a model whose
+  output is neither fails then, with the shape it has and the shapes it should have.
 - Geometry is explicit matrices with REP 103/105 conventions: the optical frame is x right,
   y down, z forward; the robot base is x forward, y left, z up; the camera is mounted at
   (x, y, z) on the base, yawed left by `yaw` and pitched *down* by `pitch`.
@@ -32,6 +40,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -42,6 +52,10 @@ import numpy as np
 
 class PerceptionInputError(ValueError):
     """An image, depth map, camera model or pose that perception cannot use; the text says why."""
+
+
+class DetectorLoadError(ValueError):
+    """A configured detector that cannot be built (missing file, bad model); the text says why."""
 
 
 @dataclass(frozen=True)
@@ -351,15 +365,180 @@ class Detector(Protocol):
 def load_detector(spec: str, weights: str = "") -> Detector:
     """Build a plug-in detector from `package.module:factory`; the factory gets `weights=`.
 
-    The factory may return any object with `detect(bgr) -> list[Detection]`."""
+    The factory may return any object with `detect(bgr) -> list[Detection]`. Anything that goes
+    wrong (no such module, the factory raises, no `detect`) is a DetectorLoadError."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise ValueError(f"detector must be 'package.module:factory', got {spec!r}")
+        raise DetectorLoadError(f"detector must be 'package.module:factory', got {spec!r}")
     try:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as e:
-        raise ValueError(f"cannot load detector {spec!r}: {e}") from None
-    detector = factory(weights=weights)
+        raise DetectorLoadError(f"cannot load detector {spec!r}: {e}") from None
+    try:
+        detector = factory(weights=weights)
+    except Exception as e:  # noqa: BLE001 - a user's factory may fail in any way; say which
+        raise DetectorLoadError(f"detector {spec} failed to start: {e!r}") from e
     if not isinstance(detector, Detector):
-        raise ValueError(f"{spec} returned {type(detector).__name__}, which has no detect()")
+        raise DetectorLoadError(f"{spec} returned {type(detector).__name__}, which has no detect()")
     return detector
+
+
+# ------------------------------------------------------------------------------------------
+# ONNX (YOLO-style) detector through OpenCV's DNN module
+
+LETTERBOX_GREY = 114  # the padding colour YOLO models are trained with
+
+
+def read_labels(path: str) -> list[str]:
+    """Class names, one a line (line i = class i, as in coco.names); blank lines are skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            labels = [line.strip() for line in f if line.strip()]
+    except OSError as e:
+        raise DetectorLoadError(f"cannot read the labels file {path!r}: {e.strerror}") from None
+    if not labels:
+        raise DetectorLoadError(f"the labels file {path!r} has no labels")
+    return labels
+
+
+def letterbox(bgr: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
+    """`bgr` scaled to fit a `size` x `size` square, centred on grey: (square, scale, pad_x,
+    pad_y); an input pixel (u, v) is image pixel ((u - pad_x) / scale, (v - pad_y) / scale)."""
+    h, w = bgr.shape[:2]
+    scale = min(size / w, size / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.full((size, size, 3), LETTERBOX_GREY, np.uint8)
+    pad_x, pad_y = (size - nw) // 2, (size - nh) // 2
+    out[pad_y : pad_y + nh, pad_x : pad_x + nw] = cv2.resize(
+        bgr, (nw, nh), interpolation=cv2.INTER_LINEAR
+    )
+    return out, scale, float(pad_x), float(pad_y)
+
+
+def yolo_layout(shape: Sequence[int], n_classes: int) -> str:
+    """The layout of a YOLO output: "yolov8" for [1, 4+C, N], "yolov5" for [1, N, 5+C]; any
+    other shape is a DetectorLoadError saying which shapes were expected."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 3 and shape[0] == 1:
+        if shape[1] == 4 + n_classes:
+            return "yolov8"
+        if shape[2] == 5 + n_classes:
+            return "yolov5"
+    raise DetectorLoadError(
+        f"the model's output is {list(shape)}; with {n_classes} labels it must be "
+        f"[1, {4 + n_classes}, N] (YOLOv8/v11: cx, cy, w, h, {n_classes} class scores) or "
+        f"[1, N, {5 + n_classes}] (YOLOv5: cx, cy, w, h, objectness, {n_classes} class scores). "
+        "Is the labels file the one the model was trained with?"
+    )
+
+
+def decode_yolo(
+    output: np.ndarray, n_classes: int, min_confidence: float, nms_iou: float
+) -> list[tuple[int, float, tuple[float, float, float, float]]]:
+    """(class, score, (x, y, w, h) in input pixels) of each box of a YOLO output that scores at
+    least `min_confidence`, after per-class non-maximum suppression at IoU `nms_iou`; best
+    first. The score is the best class score (times the objectness for YOLOv5)."""
+    layout = yolo_layout(output.shape, n_classes)
+    rows = np.asarray(output[0], np.float32)
+    if layout == "yolov8":
+        rows = rows.T  # [N, 4+C]
+        class_scores = rows[:, 4:]
+    else:
+        class_scores = rows[:, 5:] * rows[:, 4:5]
+    classes = np.argmax(class_scores, axis=1)
+    scores = class_scores[np.arange(len(rows)), classes]
+    cx, cy, w, h = (rows[:, i] for i in range(4))
+    ok = (scores >= min_confidence) & (w > 0) & (h > 0) & np.isfinite(rows[:, :4]).all(axis=1)
+    if not ok.any():
+        return []
+    boxes = np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)[ok]
+    scores, classes = scores[ok], classes[ok]
+    keep = cv2.dnn.NMSBoxesBatched(
+        boxes.tolist(), scores.tolist(), classes.tolist(), min_confidence, nms_iou
+    )
+    out = [
+        (int(classes[i]), float(scores[i]), tuple(float(v) for v in boxes[i]))
+        for i in np.ravel(keep)
+    ]
+    return sorted(out, key=lambda t: -t[1])  # type: ignore[return-value]
+
+
+class OnnxDetector:
+    """A YOLO-style ONNX model (see the module docstring for the output format) run by
+    OpenCV's DNN module on the CPU; labels from a text file, one a line.
+
+    The image is letterboxed to `input_size` (the model's square input), converted to RGB
+    scaled to 0..1, as ultralytics models expect. Everything that can be wrong with the files
+    (missing, unreadable, not ONNX, input size or output shape not what the model has) raises
+    DetectorLoadError here, when the detector is built, not at the first frame."""
+
+    def __init__(
+        self,
+        model_path: str,
+        labels_path: str,
+        input_size: int = 640,
+        min_confidence: float = 0.5,
+        nms_iou: float = 0.45,
+    ) -> None:
+        if not model_path:
+            raise DetectorLoadError(
+                "learned_detector 'onnx' needs learned_detector_weights: the path of a .onnx model"
+            )
+        if not labels_path:
+            raise DetectorLoadError(
+                "learned_detector 'onnx' needs learned_detector_labels: a text file with the "
+                "model's class names, one a line"
+            )
+        self.labels = read_labels(labels_path)
+        try:
+            self._net = cv2.dnn.readNetFromONNX(model_path)
+        except cv2.error as e:
+            why = "no such file" if not os.path.isfile(model_path) else _cv_reason(e)
+            raise DetectorLoadError(f"cannot load the ONNX model {model_path!r}: {why}") from None
+        self.input_size = int(input_size)
+        self.min_confidence = float(min_confidence)
+        self.nms_iou = float(nms_iou)
+        probe = np.full((self.input_size, self.input_size, 3), LETTERBOX_GREY, np.uint8)
+        try:
+            shape = self._forward(probe).shape
+        except cv2.error as e:
+            raise DetectorLoadError(
+                f"the ONNX model {model_path!r} does not run on a {self.input_size}x"
+                f"{self.input_size} input (is learned_detector_input_size the model's input "
+                f"size?): {_cv_reason(e)}"
+            ) from None
+        try:
+            self.layout = yolo_layout(shape, len(self.labels))
+        except DetectorLoadError as e:
+            raise DetectorLoadError(f"{model_path}: {e}") from None
+
+    def _forward(self, square_bgr: np.ndarray) -> np.ndarray:
+        self._net.setInput(cv2.dnn.blobFromImage(square_bgr, 1.0 / 255.0, swapRB=True))
+        return self._net.forward()
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        check_bgr(bgr)
+        height, width = bgr.shape[:2]
+        square, scale, pad_x, pad_y = letterbox(bgr, self.input_size)
+        found = decode_yolo(
+            self._forward(square), len(self.labels), self.min_confidence, self.nms_iou
+        )
+        out = []
+        for cls, score, (x, y, w, h) in found:
+            x0 = min(max((x - pad_x) / scale, 0.0), width)
+            y0 = min(max((y - pad_y) / scale, 0.0), height)
+            x1 = min(max((x + w - pad_x) / scale, 0.0), width)
+            y1 = min(max((y + h - pad_y) / scale, 0.0), height)
+            box = (int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
+            if box[2] < 1 or box[3] < 1:
+                continue  # entirely in the letterbox padding
+            centre = ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+            out.append(Detection(self.labels[cls], score, box, centre, "onnx"))
+        return out
+
+
+def _cv_reason(e: cv2.error) -> str:
+    """The informative part of an OpenCV error, without its source location and function."""
+    text = " ".join(str(e).split())
+    m = re.search(r"error: \([^)]*\) (.*?)(?: in function .*)?$", text)
+    return m.group(1) if m else text

@@ -16,6 +16,12 @@ in the last second, or frames arriving but none processed, is a WARN.
 
 Malformed images (unknown encoding, size mismatch, empty) are dropped with a logged reason.
 
+A learned detector that cannot be built (missing or unreadable model or labels file, an output
+shape that is not the supported YOLO format, a `module:factory` that fails) is logged as an
+error with the reason, and the node runs with its other detectors: the robot still sees what
+the colour table, fiducials and HOG find, rather than seeing nothing. /diagnostics stays WARN,
+naming the detector and why, for as long as the node runs without it.
+
 Depth and lidar: depth is subscribed only with `use_depth` (off for a camera without one). A
 colour image is processed with the depth image of the *same header stamp* (within
 `sync_tolerance_s`), paired by `core.perception_sync.FrameSync` like message_filters'
@@ -37,6 +43,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -52,6 +59,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from synth_agent.core import contract
 from synth_agent.core.geometry import yaw_from_quaternion
 from synth_agent.core.perception import (
+    DetectorLoadError,
     Frame,
     Intrinsics,
     Perception,
@@ -148,7 +156,13 @@ class PerceptionNode(Node):
     def __init__(self) -> None:
         super().__init__("perception")
         self.config = declare_config(self, PerceptionConfig, on_change=self._on_config)
-        self.perception = Perception(self.config)
+        self.detector_error: str | None = None
+        try:
+            self.perception = Perception(self.config)
+        except DetectorLoadError as e:
+            self.detector_error = f"{self.config.learned_detector!r} not loaded: {e}"
+            self.get_logger().error(f"learned detector {self.detector_error}; running without it")
+            self.perception = Perception(replace(self.config, learned_detector=""))
         self._busy = threading.Lock()  # held by the worker while it uses self.perception
         self._wake = threading.Event()
         self._pending: tuple | None = None  # image, depth, camera_info, robot, scan
@@ -407,6 +421,10 @@ class PerceptionNode(Node):
         self._last_counts, self._last_busy_s, self._last_diag = totals, busy, mono
         if self.config.use_depth:
             values["depth"] = "silent: without depth" if self.sync.depth_silent else "paired"
+        if self.detector_error is not None:
+            values["learned detector"] = self.detector_error
+            level = max(level, int.from_bytes(DiagnosticStatus.WARN, "little"))
+            message = f"learned detector {self.detector_error}; {message}"
         self.diag_pub.publish(diagnostic_array(self, "camera frames", level, message, values))
 
     def _report(self) -> None:
