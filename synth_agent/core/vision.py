@@ -42,6 +42,9 @@ import importlib
 import math
 import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -463,6 +466,41 @@ def decode_yolo(
     return sorted(out, key=lambda t: -t[1])  # type: ignore[return-value]
 
 
+# Some ONNX graphs crash OpenCV's DNN module outright (a segmentation fault in OpenCV 4.x, e.g.
+# ReduceMax over every axis with keepdims=0): the first forward pass runs in a child process,
+# so such a model is refused with a reason instead of taking the perception node down.
+_TRIAL = """
+import sys, cv2, numpy as np
+net = cv2.dnn.readNetFromONNX(sys.argv[1])
+size = int(sys.argv[2])
+net.setInput(cv2.dnn.blobFromImage(np.full((size, size, 3), 114, np.uint8), 1 / 255, swapRB=True))
+net.forward()
+"""
+TRIAL_TIMEOUT_S = 120.0
+
+
+def _trial_run(model_path: str, input_size: int) -> None:
+    """Raise DetectorLoadError when a first forward pass kills or hangs its process. Errors
+    OpenCV reports as exceptions are left to the in-process load, which words them better."""
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", _TRIAL, model_path, str(input_size)],
+            capture_output=True,
+            timeout=TRIAL_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise DetectorLoadError(
+            f"the ONNX model {model_path!r} did not finish a trial forward pass in "
+            f"{TRIAL_TIMEOUT_S:.0f} s"
+        ) from None
+    if run.returncode < 0:
+        name = signal.Signals(-run.returncode).name
+        raise DetectorLoadError(
+            f"the ONNX model {model_path!r} crashes OpenCV's DNN module ({name} on a trial "
+            "forward pass): export it with another opset or simplify the graph"
+        )
+
+
 class OnnxDetector:
     """A YOLO-style ONNX model (see the module docstring for the output format) run by
     OpenCV's DNN module on the CPU; labels from a text file, one a line.
@@ -490,6 +528,8 @@ class OnnxDetector:
                 "model's class names, one a line"
             )
         self.labels = read_labels(labels_path)
+        if os.path.isfile(model_path):
+            _trial_run(model_path, int(input_size))
         try:
             self._net = cv2.dnn.readNetFromONNX(model_path)
         except cv2.error as e:

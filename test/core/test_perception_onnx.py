@@ -379,3 +379,17 @@ def test_the_writer_writes_what_onnx_expects():
     # Varints as protobuf encodes them (the model tests above depend on it).
     assert _varint(1) == b"\x01" and _varint(300) == b"\xac\x02"
     assert _varint(-1) == b"\xff" * 9 + b"\x01"
+
+
+def test_a_model_that_crashes_opencv_is_a_load_error_not_a_dead_process(files):
+    # OpenCV 4.x segfaults on ReduceMax over every axis with keepdims=0 (found writing the
+    # model above); the detector's trial run in a child process turns that into a reason.
+    crash = onnx_model(
+        [node("ReduceMax", ["images"], "output0", axes=[0, 1, 2, 3], keepdims=0)],
+        {},
+        ("images", [1, 3, SIZE, SIZE]),
+        ("output0", []),
+    )
+    model, labels = files(crash)
+    with pytest.raises(DetectorLoadError, match="crashes OpenCV's DNN module .SIGSEGV"):
+        OnnxDetector(model, labels, input_size=SIZE)
