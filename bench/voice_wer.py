@@ -60,6 +60,7 @@ SETS = {
 }
 
 RESULTS = ROOT / "bench" / "results" / "voice_wer.json"
+SWEEP_RESULTS = ROOT / "bench" / "results" / "voice_rescoring_sweep.json"
 
 
 def core_part(
@@ -125,6 +126,94 @@ def core_part(
         "recognition_s_max": round(max(lat), 3),
         "rows": rows,
     }
+
+
+# Grid of the rescoring sweep (--sweep): grammar_weight x rescore_first_tokens.
+SWEEP_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
+SWEEP_FIRST_TOKENS = (0, 3, 5, 8)
+
+
+def dev_commands(every: int) -> list[str]:
+    """Every `every`-th command of the reasoning development split (/work/shared/eval or
+    $SYNTH_AGENT_EVAL_DIR), minus any that is also a held-out voice command: more tuning
+    sentences, written by others for command understanding."""
+    import os
+
+    folder = Path(os.environ.get("SYNTH_AGENT_EVAL_DIR", ROOT.parent / "shared" / "eval"))
+    path = folder / "dev.jsonl"
+    if every <= 0 or not path.is_file():
+        return []
+    held_out = {normalize(c) for c in HELD_OUT_COMMANDS}
+    texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+    return [t for t in texts[::every] if normalize(t) not in held_out]
+
+
+def sweep(cache: Path, dev_every: int) -> dict:
+    """Choose grammar_weight and rescore_first_tokens on tuning sentences only: each utterance
+    is decoded once (beam hypotheses, the most other first tokens of the grid, faster-whisper's
+    own decode), then every setting of the grid is replayed on those hypotheses."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    from synth_agent.core.voice import (
+        NOT_A_COMMAND,
+        WHISPER_COMPRESSION_THRESHOLD,
+        WHISPER_LOGPROB_THRESHOLD,
+        Transcriber,
+        choose_hypothesis,
+    )
+
+    config = VoiceConfig()
+    transcriber = Transcriber(config)
+    sets = {"tuning": TUNING_COMMANDS, "dev": dev_commands(dev_every)}
+    decoded: dict[str, list] = {}
+    for name, commands in sets.items():
+        for voice, wpm in VOICES:
+            rows = []
+            for said in commands:
+                audio = load_audio(synthesize(said, cache, wpm, voice))
+                utts = []
+                for u in split_utterances(audio, config):
+                    x, budget = transcriber.padded(u.samples)
+                    encoded = transcriber.encode(x)
+                    beam, _ = transcriber.beam(encoded, budget)
+                    n = max(SWEEP_FIRST_TOKENS)
+                    other = transcriber.other_first_tokens(encoded, budget, n, beam)
+                    plain = transcriber.faster_whisper(x, budget)[0]
+                    utts.append((beam, other, plain))
+                rows.append((said, utts))
+            decoded[f"{name} {voice} {wpm}"] = rows
+
+    def heard(utts, weight: float, k: int) -> str:
+        out = []
+        for beam, other, plain in utts:
+            choice = choose_hypothesis(beam, weight, config.stop_phrases)
+            if choice.reason == NOT_A_COMMAND and k > 0:
+                choice = choose_hypothesis(beam + other[:k], weight, config.stop_phrases)
+            h = choice.hypothesis
+            bad = (
+                not h.text
+                or h.avg_logprob < WHISPER_LOGPROB_THRESHOLD
+                or get_compression_ratio(h.text) > WHISPER_COMPRESSION_THRESHOLD
+            )
+            out.append(plain if bad else h.text)
+        return " ".join(out)
+
+    table = {}
+    for key, rows in decoded.items():
+        said = [s for s, _ in rows]
+        plain = word_error_rate(said, [" ".join(u[2] for u in utts) for _, utts in rows])
+        table[key] = {"commands": len(rows), "without rescoring": round(plain, 4)}
+        for k in SWEEP_FIRST_TOKENS:
+            for w in SWEEP_WEIGHTS:
+                wer = word_error_rate(said, [heard(utts, w, k) for _, utts in rows])
+                table[key][f"w={w} k={k}"] = round(wer, 4)
+    print(f"{'set':22} {'n':>4} {'off':>6} " + " ".join(f"{w:>5}" for w in SWEEP_WEIGHTS))
+    for key, row in table.items():
+        for k in SWEEP_FIRST_TOKENS:
+            cells = " ".join(f"{100 * row[f'w={w} k={k}']:5.1f}" for w in SWEEP_WEIGHTS)
+            print(f"{key + f' k={k}':22} {row['commands']:4d} "
+                  f"{100 * row['without rescoring']:5.1f}% {cells}")  # fmt: skip
+    return table
 
 
 def node_part(cache: Path, runs: int, model: str = "") -> dict:
@@ -207,8 +296,20 @@ def main() -> int:
     parser.add_argument("--tuning", action="store_true", help="score the tuning set too")
     parser.add_argument("--model", default="", help="the node's model parameter ('' = tiny.en)")
     parser.add_argument("--engines", default="whisper,pocketsphinx")
+    parser.add_argument(
+        "--sweep", action="store_true", help="only the rescoring sweep on tuning sentences"
+    )
+    parser.add_argument(
+        "--sweep-dev-every", type=int, default=5, help="with --sweep: every Nth dev command"
+    )
     args = parser.parse_args()
     cache = Path(tempfile.gettempdir()) / "synth_agent_voice_bench_wavs"
+    if args.sweep:
+        table = sweep(cache, args.sweep_dev_every)
+        SWEEP_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        SWEEP_RESULTS.write_text(json.dumps(table, indent=2) + "\n")
+        print(f"wrote {SWEEP_RESULTS.relative_to(ROOT)}")
+        return 0
     result: dict = {"machine": platform.processor() or platform.machine(), "held_out": []}
     sets = ["tuning", "held_out"] if args.tuning else ["held_out"]
     for engine in args.engines.split(","):

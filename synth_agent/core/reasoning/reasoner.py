@@ -158,7 +158,7 @@ def _short(text: str, n: int = 60) -> str:
 _YES = re.compile(r"^(?:yes|yeah|yep|sure|ok|okay|go ahead|do it|confirm|confirmed|affirmative|"
                   r"please do|yes please|correct|right)\b")  # fmt: skip
 _NO = re.compile(r"^(?:no|nope|don'?t|do not|negative|cancel|never mind|not now)\b")
-_QUESTION_START = re.compile(
+QUESTION_START = re.compile(
     r"^(?:what|where|which|who|how|is|are|do|does|can you see|did|have you|tell me what)\b"
 )
 
@@ -414,7 +414,7 @@ class Reasoner:
             return ans(capabilities(), False)
         if re.search(r"\bwho are you\b|\bwhat'?s? (?:is )?your name\b", norm):
             return ans("I am the synth_agent robot. " + capabilities(), False)
-        if _QUESTION_START.match(norm) and norm.endswith("?") and not self._has_action(norm):
+        if QUESTION_START.match(norm) and norm.endswith("?") and not self._has_action(norm):
             return ans(
                 "I can only answer questions about what I see, where I am and what I hold.",
                 False,
