@@ -294,9 +294,10 @@ class VoiceNode(Node):
         transcript = transcriber.transcribe(utt.samples)
         decision = dialogue.decide(transcript, time.monotonic())
         origin = "" if live else f" from {Path(job[1]).name}"
+        rescored = f"; {transcript.rescored}" if transcript.rescored else ""
         heard = (
             f"heard {transcript.text!r}{origin} (confidence {transcript.confidence:.2f}, "
-            f"recognised in {transcript.elapsed_s:.2f} s)"
+            f"recognised in {transcript.elapsed_s:.2f} s{rescored})"
         )
         if decision.action == "send":
             self.cmd_pub.publish(String(data=decision.text))
