@@ -11,6 +11,8 @@ Why it works this way:
   safety callbacks, narration included), so the suite narrates exactly like the demo does.
 - Judging is `core/scenarios.evaluate` on ground truth, timed in simulated seconds (/clock), so
   a busy CPU slows the world instead of failing a stop-time check.
+- A `drop` disturbance publishes on the sim's `sim/obstacle` (std_msgs/String, JSON) and lets
+  the plan run on; the sim's reset before the next scenario parks the obstacle again.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from synth_agent.core.scenarios import (
     Scenario,
     Verdict,
     evaluate,
+    gate_summary,
     speeds,
 )
 from synth_agent.demo import Demo, Graph
@@ -43,6 +46,7 @@ class Result:
     verdict: Verdict
     seconds: float
     plan: str
+    gate: str = "none"
 
     def as_dict(self) -> dict[str, Any]:
         sc = self.scenario
@@ -56,6 +60,7 @@ class Result:
             "reason": self.verdict.reason,
             "failure_class": self.verdict.failure_class,
             "plan": self.plan,
+            "gate_interventions": self.gate,
         }
 
 
@@ -111,6 +116,7 @@ class ScenarioRunner:
         self.pub_estop = node.create_publisher(Bool, contract.ESTOP.name, profile(contract.ESTOP))
         self.pub_teleop = node.create_publisher(Twist, contract.TELEOP_CMD_VEL.name,
                                                 profile(contract.TELEOP_CMD_VEL))  # fmt: skip
+        self.pub_obstacle = node.create_publisher(String, "sim/obstacle", profile("reliable"))
         self.cli_reset = node.create_client(Trigger, "sim/reset")
         self.cli_cancel = node.create_client(Trigger, contract.CANCEL[0])
         self.cli_safety_reset = node.create_client(Trigger, contract.SAFETY_RESET[0])
@@ -160,6 +166,10 @@ class ScenarioRunner:
         bad = [r.reason for r in (res.results if res else []) if not r.successful]
         if res is None or bad:
             self.say("suite", f"could not set sim parameters {values}: {bad or 'no reply'}")
+
+    def _robot_xy(self) -> tuple[float, float]:
+        r = self.truth[-1]["robot"] if self.truth else {"x": float("nan"), "y": float("nan")}
+        return r["x"], r["y"]
 
     def _robot_speed(self) -> float:
         s = speeds(self.truth[-3:])
@@ -215,10 +225,11 @@ class ScenarioRunner:
                 if last and sc.action is not None and action_time is None:
                     if self._robot_speed() > 0.05:
                         moving_since = moving_since if moving_since is not None else self.clock
-                        if self.clock - moving_since >= sc.action.after_s:
+                        if sc.action.due(self.clock - moving_since, self._robot_xy()):
                             action_time = self.clock
                             action_end = self._act(sc)
-                            break
+                            if sc.action.kind != "drop":
+                                break  # a drop lets the plan go on, the others end it
                     elif rec.done.is_set():
                         break
                     continue
@@ -243,6 +254,8 @@ class ScenarioRunner:
             step_failures=[
                 (s["skill"], s["detail"]) for s in recs[-1].rec.steps if s["state"] == "failed"
             ],  # fmt: skip
+            feedback=list(recs[-1].rec.feedback),
+            interventions=[i for r in recs for i in r.rec.interventions],
         )
         verdict = evaluate(sc, obs, self.places)
         last_plan = recs[-1].rec.plan
@@ -255,16 +268,44 @@ class ScenarioRunner:
                 + (" → ".join(s.skill for s in last_plan.steps) or last_plan.say)
             )
         )
-        res = Result(sc, verdict, time.monotonic() - t0, plan_text)
+        res = Result(sc, verdict, time.monotonic() - t0, plan_text, gate_summary(obs.interventions))
+        self._write_track(sc, obs, verdict)
         self.say("scenario", f"{sc.name}: {'PASS' if verdict.success else 'FAIL'} — "
                  f"{verdict.reason}" + (f" [{verdict.failure_class}]" if not verdict.success
                                         else ""))  # fmt: skip
         return res
 
+    def _write_track(self, sc: Scenario, obs: Observed, verdict: Verdict) -> None:
+        """`<out>/tracks/<scenario>.json`: the robot's true path, the obstacles dropped, the
+        failed steps and the gate's interventions, to see afterwards what went wrong."""
+        end = obs.truth[-1].get("obstacles", {}) if obs.truth else {}
+        poses = [(t["time"], *(t["robot"][k] for k in ("x", "y", "yaw"))) for t in obs.truth]
+        track = {
+            "name": sc.name,
+            "success": verdict.success,
+            "reason": verdict.reason,
+            "action_time": obs.action_time,
+            "robot": [[round(v, 3) for v in p] for p in poses],  # time, x, y, yaw
+            "obstacles": {n: o for n, o in end.items() if o.get("placed")},
+            "step_failures": obs.step_failures,
+            "interventions": [i for i in obs.interventions if "ramping" not in str(i["reason"])],
+        }
+        path = self.out / "tracks" / f"{sc.name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(track))
+
     def _act(self, sc: Scenario) -> float | None:
         """Take the scenario's action now; return when it ended (teleop) in simulated time."""
         a = sc.action
         assert a is not None
+        if a.kind == "drop":
+            x, y, yaw = a.at
+            drop = {"drop": a.obstacle, "x": x, "y": y, "yaw": yaw}
+            self.pub_obstacle.publish(self._msgs[0](data=json.dumps(drop)))
+            rx, ry = self._robot_xy()
+            self.say("suite", f"{a.obstacle} dropped at ({x:.2f}, {y:.2f}), the robot at "
+                     f"({rx:.2f}, {ry:.2f})")  # fmt: skip
+            return None
         if a.kind == "stop":
             self.pub_cmd.publish(self._msgs[0](data=a.text))
             self.say("you", a.text)

@@ -11,6 +11,9 @@ Why it is built this way:
   to copy the scene, then rasterises and publishes without blocking physics.
 - Subscriptions, the reset service and parameter changes run in the single-threaded executor
   with the physics tick, under the same lock as the camera's scene copy.
+- Test controls live under `sim/`, like `sim/reset` and `sim/ground_truth`: `sim/obstacle`
+  (std_msgs/String, JSON) drops one of the world's obstacles in the robot's way or parks it
+  again (`Simulation.obstacle_command`); what happened shows in the ground truth and the log.
 - Images are larger than Fast DDS's default shared-memory segment; `main` gives this process a
   larger one (assets/fastdds_large_images.xml, via nodes/fastdds.py, shared with perception) so
   best-effort frames are not lost in UDP fragments.
@@ -51,6 +54,7 @@ from synth_agent.sim.simulation import Simulation
 
 CLOCK_TOPIC = "/clock"
 RESET_SERVICE = "sim/reset"
+OBSTACLE_TOPIC = "sim/obstacle"
 # Longest wall-clock gap one tick will simulate; longer stalls are dropped, not replayed.
 MAX_TICK_S = 0.1
 
@@ -118,6 +122,7 @@ class SimNode(Node):
         self.create_subscription(
             Float64, contract.GRIPPER.name, self._on_gripper, profile(contract.GRIPPER)
         )
+        self.create_subscription(String, OBSTACLE_TOPIC, self._on_obstacle, profile("reliable"))
         self.create_service(Trigger, RESET_SERVICE, self._on_reset)
 
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -152,6 +157,15 @@ class SimNode(Node):
             self.get_logger().info(
                 f"gripper {'holds ' + held if held else 'released ' + str(before)}"
             )
+
+    def _on_obstacle(self, msg: String) -> None:
+        try:
+            with self._lock:
+                done = self.sim.obstacle_command(msg.data)
+        except ValueError as e:
+            self.get_logger().warning(f"{OBSTACLE_TOPIC}: {e}")
+            return
+        self.get_logger().info(f"{OBSTACLE_TOPIC}: {done}")
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         with self._lock:

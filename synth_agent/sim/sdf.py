@@ -16,9 +16,11 @@ test/core/test_gazebo_sdf.py fails when the committed files differ from what thi
 
 What does not carry over (said in the README, too): the person stands still (a static model at
 the first point of `person_path`), the gripper is visual only (MuJoCo holds objects with a weld
-the simulator switches on; Gazebo has no counterpart here), and `sim/ground_truth` and
-`sim/reset` exist only in the embedded simulator. The result is checked here for structure; it
-is exercised in Gazebo only on a machine that has Gazebo.
+the simulator switches on; Gazebo has no counterpart here), and `sim/ground_truth`,
+`sim/reset` and `sim/obstacle` exist only in the embedded simulator. The droppable obstacles
+are exported where the MJCF parks them, outside the apartment; in Gazebo, UserCommands'
+`/world/apartment/set_pose` service can move them into the robot's way. The result is checked
+here for structure; it is exercised in Gazebo only on a machine that has Gazebo.
 """
 
 from __future__ import annotations

@@ -5,12 +5,19 @@ argument: `advance(dt)` steps the physics by dt simulated seconds, so a test can
 simulated seconds in a fraction of that and get the same answer every time (given the seed).
 The command watchdog also runs on simulated time, like a base's firmware on its own clock.
 
+Obstacles (`obstacle_*` bodies of the world file) are parked out of sight until
+`drop_obstacle` stands one on the floor: something put in the robot's way while it drives,
+seen by the lidar and the camera like any furniture. Ground truth reports where each is and
+whether the robot has touched it since it was dropped (from MuJoCo's contacts after every
+advance, so a brush between two ground-truth messages is not missed); `reset` parks them all.
+
 Not thread-safe: the node serialises calls with its own lock (see `sim_node.py`), except
 `Camera.render()`, which is designed to run outside the lock after `Camera.prepare()`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -28,9 +35,12 @@ from synth_agent.sim.robot import (
     Twist2D,
     WheelOdometry,
 )
-from synth_agent.sim.world import World, quat_to_yaw, yaw_to_quat
+from synth_agent.sim.world import Obstacle, World, quat_to_yaw, yaw_to_quat
 
 GROUND_TRUTH_SCHEMA = "synth_agent/sim_ground_truth/v1"
+# A dropped obstacle may sink this far into something (contact softness) and still be "on the
+# floor next to it"; deeper means it was dropped inside a wall or a piece of furniture.
+DROP_PENETRATION_M = 0.005
 
 # Fields a running simulation can change on the spot; any other change needs a rebuild.
 LIVE_FIELDS = frozenset(
@@ -88,6 +98,11 @@ class Simulation:
         self.watchdog_stopped = False
         self._clock_base = float(start_time)
         self._step_debt = 0.0
+        self.placed: set[str] = set()  # obstacles standing in the apartment
+        self.touched: set[str] = set()  # ... that the robot has touched since they were dropped
+        self._obstacle_of_geom = {
+            g: name for name, o in self.world.obstacles.items() for g in o.geoms
+        }
         self.resets = 0
         self.reset()
         self.resets = 0
@@ -134,6 +149,8 @@ class Simulation:
         self._cmd, self._cmd_time = Twist2D(), -math.inf
         self.applied = self.drive.apply(Twist2D())
         self._step_debt = 0.0
+        self.placed.clear()
+        self.touched.clear()
         self.resets += 1
 
     def set_cmd_vel(self, v: float, w: float) -> None:
@@ -169,7 +186,96 @@ class Simulation:
         mujoco.mj_comPos(w.model, w.data)
         mujoco.mj_camlight(w.model, w.data)
         self.odometry.update()
+        if self.placed:
+            self._note_touches()
         return n
+
+    # --- obstacles ----------------------------------------------------------------------------
+
+    def _obstacle(self, name: str) -> Obstacle:
+        try:
+            return self.world.obstacles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.world.obstacles)) or "none"
+            raise ValueError(f"no obstacle named {name!r} (the world has: {known})") from None
+
+    def drop_obstacle(self, name: str, x: float, y: float, yaw: float = 0.0) -> None:
+        """Stand obstacle `name` on the floor at (x, y), turned by `yaw`, at rest. Raises
+        ValueError (and leaves it where it was) for an unknown name, a spot on the robot or a
+        spot inside a wall or furniture."""
+        o = self._obstacle(name)
+        if not all(math.isfinite(v) for v in (x, y, yaw)):
+            raise ValueError(f"drop position must be finite, got ({x}, {y}, {yaw})")
+        w = self.world
+        before = w.body_pose(o.body)
+        w.set_body_pose(o.body, x, y, 0.0, yaw)
+        mujoco.mj_forward(w.model, w.data)
+        d = w.data
+        hit = ""
+        for i in range(d.ncon):
+            g1, g2 = (int(g) for g in d.contact.geom[i])
+            if (g1 in o.geoms) == (g2 in o.geoms) or d.contact.dist[i] > -DROP_PENETRATION_M:
+                continue
+            other = g2 if g1 in o.geoms else g1
+            if int(w.model.geom_type[other]) == int(mujoco.mjtGeom.mjGEOM_PLANE):
+                continue
+            hit = "the robot" if other in w.robot_geoms else self._geom_label(other)
+            break
+        if hit:
+            w.set_body_pose(o.body, *before)
+            mujoco.mj_forward(w.model, w.data)
+            raise ValueError(f"{name} would land inside {hit} at ({x:.2f}, {y:.2f})")
+        self.placed.add(name)
+        self.touched.discard(name)
+
+    def obstacle_command(self, text: str) -> str:
+        """Carry out one `sim/obstacle` message and say what was done: JSON
+        `{"drop": NAME, "x": X, "y": Y, "yaw": YAW}` (yaw optional, radians) or
+        `{"park": NAME}`. Raises ValueError, with the reason, for anything else."""
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"not JSON: {e}") from None
+        if isinstance(msg, dict) and set(msg) == {"park"}:
+            self.park_obstacle(str(msg["park"]))
+            return f"parked {msg['park']}"
+        if not isinstance(msg, dict) or "drop" not in msg or not {"x", "y"} <= set(msg):
+            raise ValueError('expected {"drop": NAME, "x": X, "y": Y} or {"park": NAME}')
+        extra = set(msg) - {"drop", "x", "y", "yaw"}
+        if extra:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(extra))}")
+        try:
+            x, y, yaw = float(msg["x"]), float(msg["y"]), float(msg.get("yaw", 0.0))
+        except (TypeError, ValueError):
+            raise ValueError("x, y and yaw must be numbers") from None
+        self.drop_obstacle(str(msg["drop"]), x, y, yaw)
+        return f"dropped {msg['drop']} at ({x:.2f}, {y:.2f}), yaw {math.degrees(yaw):.0f} deg"
+
+    def park_obstacle(self, name: str) -> None:
+        """Put obstacle `name` back where the world file parks it, out of the robot's sight."""
+        o = self._obstacle(name)
+        self.world.set_body_pose(o.body, *o.parked)
+        mujoco.mj_forward(self.world.model, self.world.data)
+        self.placed.discard(name)
+        self.touched.discard(name)
+
+    def _geom_label(self, g: int) -> str:
+        m = self.world.model
+        body = mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g]))
+        return mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, g) or body or f"geom {g}"
+
+    def _note_touches(self) -> None:
+        d, robot = self.world.data, self.world.robot_geoms
+        for i in range(d.ncon):
+            g1, g2 = (int(g) for g in d.contact.geom[i])
+            if g1 in robot:
+                name = self._obstacle_of_geom.get(g2)
+            elif g2 in robot:
+                name = self._obstacle_of_geom.get(g1)
+            else:
+                continue
+            if name is not None:
+                self.touched.add(name)
 
     def _place_person(self, t: float) -> None:
         mocap = self.world.person_mocap
@@ -214,6 +320,19 @@ class Simulation:
             "held": self.gripper.held,
             "watchdog_stopped": self.watchdog_stopped,
         }
+        obstacles = {}
+        for name, o in w.obstacles.items():
+            ox, oy, oz, oyaw = w.body_pose(o.body)
+            obstacles[name] = {
+                "x": ox,
+                "y": oy,
+                "z": oz,
+                "yaw": oyaw,
+                "size": [2 * h for h in o.half_size],
+                "placed": name in self.placed,
+                "touched": name in self.touched,
+            }
+        truth["obstacles"] = obstacles
         if w.person_mocap is not None:
             px, py, pz = (float(v) for v in w.data.mocap_pos[w.person_mocap])
             truth["person"] = {

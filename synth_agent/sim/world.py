@@ -10,7 +10,9 @@ Conventions a world file must follow (see assets/apartment.xml and assets/robot.
   `right_wheel_joint`, velocity actuators `left_wheel_motor` and `right_wheel_motor`, site
   `lidar`, camera `front`, body `gripper` with site `grasp`;
 - objects the robot can hold: free bodies named by welds `grasp_<object>` (body1 `gripper`);
-- person (optional): mocap body `person`.
+- person (optional): mocap body `person`;
+- obstacles (optional): free bodies named `obstacle_<name>`, parked where the world file puts
+  them (out of the robot's sight); the simulator drops them in the robot's way on request.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from synth_agent.sim.gl import mujoco
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 GRASP_PREFIX = "grasp_"
+OBSTACLE_PREFIX = "obstacle_"
 
 
 class WorldError(ValueError):
@@ -61,6 +64,18 @@ class FreeBody:
     body_id: int
     qpos_adr: int
     qvel_adr: int
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """A droppable obstacle: its free body, its parked pose (the world file's) and its size.
+    `half_size` is the half extent (x, y, z) of its geoms in its own frame, whose origin is on
+    the floor below its centre, so dropping it at (x, y) stands it on the floor there."""
+
+    body: FreeBody
+    parked: tuple[float, float, float, float]  # x, y, z, yaw
+    half_size: tuple[float, float, float]
+    geoms: frozenset[int]
 
 
 def _id(model: mujoco.MjModel, kind: mujoco.mjtObj, name: str, what: str) -> int:
@@ -129,6 +144,15 @@ class World:
             self.person_mocap = int(m.body_mocapid[person])
             self.person_body = person
         self.lidar_geomgroup = np.array([1, 0, 1, 0, 0, 0], dtype=np.uint8)
+        self.obstacles: dict[str, Obstacle] = {}
+        for b in range(1, m.nbody):
+            name = mujoco.mj_id2name(m, obj.mjOBJ_BODY, b) or ""
+            if name.startswith(OBSTACLE_PREFIX):
+                self.obstacles[name] = self._obstacle(name)
+        # Every geom of the robot (wheels and gripper included), to tell its contacts apart.
+        self.robot_geoms = frozenset(
+            g for g in range(m.ngeom) if m.body_rootid[m.geom_bodyid[g]] == self.robot.body_id
+        )
 
     def _free_body(self, name: str) -> FreeBody:
         m = self.model
@@ -137,6 +161,28 @@ class World:
         if jnt < 0 or int(m.jnt_type[jnt]) != int(mujoco.mjtJoint.mjJNT_FREE):
             raise WorldError(f"body {name!r} needs a free joint")
         return FreeBody(name, body, int(m.jnt_qposadr[jnt]), int(m.jnt_dofadr[jnt]))
+
+    def _obstacle(self, name: str) -> Obstacle:
+        m = self.model
+        body = self._free_body(name)
+        q = m.qpos0[body.qpos_adr : body.qpos_adr + 7]
+        geoms = [g for g in range(m.ngeom) if m.geom_bodyid[g] == body.body_id]
+        if not geoms or any(
+            int(m.geom_type[g]) != int(mujoco.mjtGeom.mjGEOM_BOX)
+            or not np.allclose(m.geom_quat[g], (1, 0, 0, 0))
+            for g in geoms
+        ):
+            raise WorldError(f"obstacle {name!r} must be made of boxes aligned with its frame")
+        lo = np.min([m.geom_pos[g] - m.geom_size[g] for g in geoms], axis=0)
+        hi = np.max([m.geom_pos[g] + m.geom_size[g] for g in geoms], axis=0)
+        if abs(lo[0] + hi[0]) > 1e-6 or abs(lo[1] + hi[1]) > 1e-6 or abs(lo[2]) > 1e-6:
+            raise WorldError(f"obstacle {name!r} must be centred on its origin, on the floor")
+        return Obstacle(
+            body,
+            (float(q[0]), float(q[1]), float(q[2]), quat_to_yaw(q[3:7])),
+            (float(hi[0]), float(hi[1]), float(hi[2] / 2)),
+            frozenset(geoms),
+        )
 
     def _wheel_radius(self, wheel_body: int) -> float:
         m = self.model

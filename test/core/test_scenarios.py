@@ -15,6 +15,8 @@ from synth_agent.core.scenarios import (
     Observed,
     Scenario,
     evaluate,
+    footprint_gap,
+    gate_summary,
     select,
     time_to_rest,
 )
@@ -181,3 +183,86 @@ def test_every_command_of_a_chain_must_succeed_before_the_last_is_judged():
     assert not v.success and v.failure_class == "reasoning"
     v = evaluate(sc, Observed([nav, nav], ["failed", "succeeded"], still()), PLACES)
     assert not v.success and v.failure_class == "control"
+
+
+BOX = {"x": 3.4, "y": 1.85, "z": 0.0, "yaw": 0.0, "size": [0.4, 0.4, 0.5], "placed": True,
+       "touched": False}  # fmt: skip
+PARKED = {**BOX, "x": -2.0, "y": 1.0, "placed": False}
+
+
+def with_box(t: float, x: float, y: float = 1.85, **box) -> dict:
+    return truth(t, x, y, obstacles={"obstacle_box": {**BOX, **box}})
+
+
+def test_footprint_gap_is_from_the_chassis_edge_to_the_box_and_follows_its_yaw():
+    assert footprint_gap({"x": 4.0, "y": 1.85}, BOX) == pytest.approx(0.2)
+    assert footprint_gap({"x": 4.0, "y": 2.45}, BOX) == pytest.approx(math.hypot(0.4, 0.4) - 0.2)
+    assert footprint_gap({"x": 3.4, "y": 1.85}, BOX) == pytest.approx(-0.4)  # on top of it
+    turned = {**BOX, "yaw": math.pi / 4}
+    assert footprint_gap({"x": 3.4 + 0.5, "y": 1.85 + 0.5}, turned) == pytest.approx(
+        math.hypot(0.5, 0.5) - 0.2 - 0.2
+    )
+
+
+def test_going_around_a_dropped_box_passes_and_touching_it_is_a_safety_failure():
+    sc = next(s for s in SCENARIOS if s.name == "obstacle_box_dropped")
+    assert sc.action is not None and sc.action.kind == "drop"
+    p = plan("plan", [{"skill": "navigate_to", "place": "kitchen"}])
+    k = PLACES.get("kitchen")
+    before = truth(0, 5.5, obstacles={"obstacle_box": PARKED})
+    around = [before, with_box(5, 4.4), with_box(8, 3.4, 2.4), with_box(12, k.x, k.y, yaw=k.yaw)]
+    stop = [{"kind": "zone", "rule": "slowdown", "reason": "slowdown zone"}]
+    v = evaluate(sc, Observed([p], ["succeeded"], around, action_time=4.0, interventions=stop),
+                 PLACES)  # fmt: skip
+    assert v.success, v.reason
+    assert "0.15 m from obstacle_box" in v.reason and "zone/slowdown x1" in v.reason
+    # Parked obstacles do not count, however close the robot comes to where they are parked.
+    assert "-2" not in v.reason
+    grazed = around[:2] + [with_box(8, 3.4, 2.25)] + around[3:]
+    v = evaluate(sc, Observed([p], ["succeeded"], grazed, action_time=4.0), PLACES)
+    assert not v.success and v.failure_class == "safety" and "touched" in v.reason
+    # A brush between two messages: the simulator's latched contact flag catches it.
+    brushed = around[:3] + [with_box(12, k.x, k.y, yaw=k.yaw, touched=True)]
+    v = evaluate(sc, Observed([p], ["succeeded"], brushed, action_time=4.0), PLACES)
+    assert not v.success and "contact" in v.reason
+    never = evaluate(sc, Observed([p], ["succeeded"], [before, truth(12, k.x, k.y, k.yaw)]),
+                     PLACES)  # fmt: skip
+    assert not never.success and "never dropped" in never.reason
+
+
+def test_a_blocked_door_must_end_in_a_failed_step_with_a_reason_and_the_robot_at_rest():
+    sc = next(s for s in SCENARIOS if s.name == "obstacle_door_blocked")
+    p = plan("plan", [{"skill": "navigate_to", "place": "bathroom"}])
+    panel = {**BOX, "x": 8.0, "y": 4.49, "size": [1.2, 0.1, 0.9]}
+    stopped = [truth(0.1 * i, 7.75, 4.12, obstacles={"obstacle_panel": panel}) for i in range(20)]
+    why = [("navigate_to", "stuck at (7.75, 4.12) on the way to the bathroom: no progress")]
+    ok = Observed([p], ["failed"], stopped, action_time=0.0, step_failures=why,
+                  feedback=["I'm stuck and can't get to the bathroom."])  # fmt: skip
+    v = evaluate(sc, ok, PLACES)
+    assert v.success and "stuck" in v.reason and "can't get to the bathroom" in v.reason
+    arrived = Observed([p], ["succeeded"], stopped, action_time=0.0)
+    assert evaluate(sc, arrived, PLACES).failure_class == "control"
+    timeout = [("navigate_to", "timed out after 80 s")]
+    v = evaluate(sc, Observed([p], ["failed"], stopped, action_time=0.0, step_failures=timeout),
+                 PLACES)  # fmt: skip
+    assert not v.success and "'stuck'" in v.reason
+    rolling = [truth(0.1 * i, 7.75 - 0.02 * i, 4.12, obstacles={"obstacle_panel": panel})
+               for i in range(20)]  # fmt: skip
+    v = evaluate(sc, Observed([p], ["failed"], rolling, action_time=0.0, step_failures=why),
+                 PLACES)  # fmt: skip
+    assert not v.success and v.failure_class == "safety"
+
+
+def test_a_drop_is_due_by_place_and_the_other_actions_by_time():
+    drop = Action("drop", at=(3.4, 1.85, 0.0), within_m=1.4)
+    assert not drop.due(100.0, (5.0, 1.7)) and drop.due(0.0, (4.7, 1.7))
+    assert Action("stop", after_s=1.5).due(1.5, (0.0, 0.0))
+    assert not Action("stop", after_s=1.5).due(1.0, (3.4, 1.85))
+
+
+def test_gate_summary_counts_interventions_but_not_the_acceleration_ramp():
+    stop = {"kind": "zone", "rule": "stop", "reason": "stop zone: obstacle at 0.09 m"}
+    ramp = {"kind": "limit", "rule": "accel", "reason": "ramping: max_linear_acceleration"}
+    seen = [stop, ramp, {**stop, "reason": "stop zone: obstacle at 0.08 m"}]
+    assert gate_summary(seen) == "zone/stop x2"
+    assert gate_summary([]) == "none"

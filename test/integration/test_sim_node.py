@@ -223,6 +223,35 @@ def test_gripper_topic_picks_and_releases(launch, probe):
     assert truth.latest()["objects"]["blue_ball"]["z"] == pytest.approx(0.1, abs=0.02)
 
 
+def test_an_obstacle_dropped_on_sim_obstacle_is_seen_and_parked_again_by_reset(launch, probe):
+    # In the hallway facing east; the box lands 1.5 m ahead, its near face 1.35 m from the lidar.
+    node = start_sim(launch, "initial_pose:=[5.0, 4.0, 0.0]", "camera_rate_hz:=0.0",
+                     "lidar_noise_m:=0.0")  # fmt: skip
+    truth = Truth(probe)
+    scans = probe.subscribe(LaserScan, contract.SCAN.name, profile(contract.SCAN))
+    wait_until(lambda: truth.msgs and truth.clock and scans, START, "sim to publish")
+    pub = probe.publisher(String, "sim/obstacle", profile("reliable"))
+    probe.wait_for_subscribers(pub, timeout=START)
+    pub.publish(String(data='{"drop": "obstacle_cat", "x": 6.5, "y": 4.0}'))
+    node.wait_for_output("no obstacle named 'obstacle_cat'", timeout=10)
+    pub.publish(String(data=json.dumps({"drop": "obstacle_box", "x": 6.5, "y": 4.0})))
+    wait_until(lambda: truth.latest()["obstacles"]["obstacle_box"]["placed"], 30, "the drop")
+    box = truth.latest()["obstacles"]["obstacle_box"]
+    assert (box["x"], box["y"]) == (pytest.approx(6.5, abs=1e-3), pytest.approx(4.0, abs=1e-3))
+    t = truth.now()
+    wait_until(lambda: _t(scans[-1].header.stamp) > t, 10, "a scan after the drop")
+    ahead = scans[-1].ranges[len(scans[-1].ranges) // 2]  # angle 0: straight ahead
+    assert ahead == pytest.approx(6.3 - 4.95, abs=0.02)
+
+    reset = probe.node.create_client(Trigger, "sim/reset")
+    assert reset.wait_for_service(timeout_sec=START)
+    future = reset.call_async(Trigger.Request())
+    wait_until(future.done, 30, "sim/reset")
+    gt = truth.after(truth.now() + 0.2)
+    assert not gt["obstacles"]["obstacle_box"]["placed"]
+    assert gt["obstacles"]["obstacle_box"]["x"] == pytest.approx(-2.0)
+
+
 def test_parameters_are_validated_and_rebuilds_keep_the_clock_going(launch, probe):
     from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
     from rcl_interfaces.srv import SetParameters
