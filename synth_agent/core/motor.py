@@ -101,6 +101,21 @@ class MotorControlConfig:
     gripper_settle_s: float = 1.0
     grip_confirm_timeout_s: float = 3.0
     grip_hold_distance_m: float = 0.3
+    # Grasp confirmation from the gripper's joint in joint_states (see `Pick`, `PlaceSkill`):
+    # its position is read as a closure, 0 at `gripper_joint_open` .. 1 at
+    # `gripper_joint_closed` (fully closed on nothing), in whatever unit the joint reports
+    # (metres of finger gap, radians, a 0..1 command). Fingers that stop at or beyond
+    # `grip_empty_closure` closed on nothing; fingers at or below `grip_released_closure` are
+    # open; in between they stopped on an object. gripper_joint "" = no gripper feedback.
+    gripper_joint: str = "gripper_joint"
+    gripper_joint_open: float = 0.0
+    gripper_joint_closed: float = 1.0
+    grip_empty_closure: float = 0.95
+    grip_released_closure: float = 0.2
+    gripper_state_timeout_s: float = 1.0
+    # Simulator only: let sim/ground_truth's "held" decide grasps instead of the gripper joint
+    # and the scene. A real robot has no ground truth; leave this off there.
+    confirm_with_ground_truth: bool = False
     # Per-step timeouts: base + factor * nominal duration of the step.
     step_timeout_base_s: float = 5.0
     step_timeout_factor: float = 3.0
@@ -119,7 +134,7 @@ class MotorControlConfig:
             "guide_wait_distance_m", "guide_resume_distance_m", "guide_lost_s",
             "guide_lost_timeout_s",
             "grip_confirm_timeout_s", "grip_hold_distance_m", "step_timeout_factor",
-            "localization_max_turn_radps",
+            "localization_max_turn_radps", "gripper_state_timeout_s",
         )  # fmt: skip
         require_positive(self, *positive)
         non_negative = (
@@ -156,6 +171,17 @@ class MotorControlConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and 0.0 <= value <= 1.0):
                 raise ValueError(f"{name}: expected 0..1, got {value!r}")
+        for name in ("gripper_joint_open", "gripper_joint_closed"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name}: expected a finite joint position")
+        if self.gripper_joint_open == self.gripper_joint_closed:
+            raise ValueError("gripper_joint_open and gripper_joint_closed: must differ")
+        if not 0.0 < self.grip_released_closure < self.grip_empty_closure <= 1.0:
+            raise ValueError(
+                "grip_released_closure and grip_empty_closure: expected "
+                f"0 < released < empty <= 1, got {self.grip_released_closure!r} and "
+                f"{self.grip_empty_closure!r}"
+            )
 
     @property
     def period_s(self) -> float:
@@ -165,14 +191,22 @@ class MotorControlConfig:
     def angle_tolerance_rad(self) -> float:
         return math.radians(self.angle_tolerance_deg)
 
+    def gripper_closure(self, position: float) -> float:
+        """The gripper joint's `position` as a closure: 0 fully open .. 1 closed on nothing."""
+        span = self.gripper_joint_closed - self.gripper_joint_open
+        return (position - self.gripper_joint_open) / span
+
 
 @dataclass
 class Observation:
     """What a controller reads in one control period. Pose in the odom frame (the frame of the
     scene and of the places file); the scan in the robot frame (angles in radians, counter-clockwise
-    from straight ahead; non-finite or out-of-range readings mean nothing seen). `held` is the
-    ground truth of what the gripper holds when known (None: unknown, "": nothing); `safety` is the
-    safety gate's mode (idle, driving, stopping, estop) when known."""
+    from straight ahead; non-finite or out-of-range readings mean nothing seen). `gripper` is the
+    fingers' measured closure (0 open .. 1 closed on nothing, from the gripper joint in
+    joint_states) and `gripper_t` when it was received, on the clock of `now` (None: no
+    reading). `held` is the simulator's ground truth of what the gripper holds (None: unknown,
+    "": nothing), consulted only with `confirm_with_ground_truth`; `safety` is the safety gate's
+    mode (idle, driving, stopping, estop) when known."""
 
     x: float = 0.0
     y: float = 0.0
@@ -182,6 +216,8 @@ class Observation:
     ranges: np.ndarray = field(default_factory=lambda: np.zeros(0))
     angles: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scene: Scene | None = None
+    gripper: float | None = None
+    gripper_t: float | None = None
     held: str | None = None
     safety: str | None = None
 

@@ -861,8 +861,77 @@ class Guide(Skill):
         self.nav.abort()
 
 
+# The fingers count as stopped when their closure changed by less than GRIP_STILL (a fraction of
+# the travel) over the last GRIP_STILL_S of readings: a gripper closing that slowly would take
+# over 12 s for its travel, so a stop between open and closed is an object, not a slow finger.
+GRIP_STILL_S = 0.25
+GRIP_STILL = 0.02
+
+
+class Fingers:
+    """The gripper joint's readings since the last gripper command, and what they say.
+
+    Readings come as (closure, time received) in the observation; a reading older than
+    `gripper_state_timeout_s` is no reading (the joint state stopped arriving)."""
+
+    def __init__(self, cfg: MotorControlConfig) -> None:
+        self.cfg = cfg
+        self.readings: list[tuple[float, float]] = []  # (time received, closure), oldest first
+
+    def read(self, obs: Observation, now: float) -> float | None:
+        """The fingers' closure now, or None without a fresh reading."""
+        t, closure = obs.gripper_t, obs.gripper
+        if t is None or closure is None or not math.isfinite(closure):
+            return None
+        if now - t > self.cfg.gripper_state_timeout_s:
+            return None
+        if not self.readings or t > self.readings[-1][0]:
+            self.readings.append((t, closure))
+            # Keep the window and the one reading before it.
+            while len(self.readings) > 2 and self.readings[1][0] <= t - GRIP_STILL_S:
+                self.readings.pop(0)
+        return closure
+
+    def stopped(self) -> bool:
+        """The readings span GRIP_STILL_S and moved less than GRIP_STILL over it."""
+        if not self.readings or self.readings[-1][0] - self.readings[0][0] < GRIP_STILL_S:
+            return False
+        values = [c for _, c in self.readings]
+        return max(values) - min(values) < GRIP_STILL
+
+
+def grasp_point(obs: Observation, cfg: MotorControlConfig) -> Point:
+    """Where an object between the fingers stands: `approach_standoff_m` ahead of the robot."""
+    return (
+        obs.x + cfg.approach_standoff_m * math.cos(obs.yaw),
+        obs.y + cfg.approach_standoff_m * math.sin(obs.yaw),
+    )
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower().replace("_", " ")))
+
+
 class Pick(Skill):
-    """Open, approach to grasping distance, close, and confirm the object is held."""
+    """Open, approach to grasping distance, close, and confirm the object is held.
+
+    Confirmation starts `gripper_settle_s` after the close command and is decided by the first
+    of these that has something to say, every control period:
+
+    1. Ground truth, only with `confirm_with_ground_truth` (a simulator) and once the simulator
+       has said what it holds: holding something named like the object succeeds; anything
+       else fails once `grip_confirm_timeout_s` has passed.
+    2. The gripper joint, while its readings are fresh: fingers still moving or still open
+       (closure <= `grip_released_closure`, the command may not have arrived) wait; fingers
+       stopped at or beyond `grip_empty_closure` fail at once, "the gripper closed on nothing";
+       fingers stopped in between hold an object and succeed, unless the scene sees the object
+       itself, visible now, further than `grip_hold_distance_m` from the grasp point (then
+       they hold something else, and the pick fails).
+    3. The scene alone (no gripper feedback): the object seen within `grip_hold_distance_m` of
+       the grasp point succeeds, marked unconfirmed; the robot cannot tell a grip from a miss.
+
+    Nothing decisive within `grip_confirm_timeout_s` fails with the last reason; a failed pick
+    opens the gripper."""
 
     name = "pick"
 
@@ -872,24 +941,48 @@ class Pick(Skill):
         self.approach = Approach(cfg, obj)
         self.phase = "approach"
         self._t0 = 0.0
+        self.fingers = Fingers(cfg)
 
     def budget_s(self, obs: Observation) -> float:
         c = self.cfg
         return self.approach.budget_s(obs) + c.gripper_settle_s + c.grip_confirm_timeout_s
 
-    def _held(self, obs: Observation, now: float) -> bool | None:
-        if obs.held is not None:
-            words = set(obs.held.lower().replace("_", " ").split())
-            return bool(obs.held) and bool(words & set(re.findall(r"[a-z]+", self.query.lower())))
+    def _distance(self, obs: Observation, now: float, visible: bool) -> float | None:
+        """How far the object is seen from the grasp point (None: not in the scene; with
+        `visible`, only a sighting now counts)."""
         obj = match_object(self.query, obs, now, self.cfg.object_stale_s)
-        if obj is None:
+        if obj is None or (visible and not obj.visible):
             return None
-        grip = (
-            obs.x + self.cfg.approach_standoff_m * math.cos(obs.yaw),
-            obs.y + self.cfg.approach_standoff_m * math.sin(obs.yaw),
-        )
-        near = math.dist(grip, (obj.position.x, obj.position.y))
-        return near <= self.cfg.grip_hold_distance_m
+        return math.dist(grasp_point(obs, self.cfg), _xy(obj))
+
+    def verdict(self, obs: Observation, now: float) -> tuple[bool | None, str]:
+        """(True: held, False: certainly not held, None: not yet known; the reason)."""
+        c, what = self.cfg, self.query
+        if c.confirm_with_ground_truth and obs.held is not None:
+            if obs.held and _words(obs.held) & _words(what):
+                return True, f"holding {what} (ground truth)"
+            holding = obs.held.replace("_", " ") if obs.held else "nothing"
+            return None, f"{what} is not in the gripper after closing (ground truth: {holding})"
+        closure = self.fingers.read(obs, now)
+        if closure is not None:
+            at = f"fingers at {closure:.2f} of their travel"
+            if not self.fingers.stopped():
+                return None, f"the gripper did not stop closing ({at})"
+            if closure >= c.grip_empty_closure:
+                return False, f"the gripper closed on nothing ({at})"
+            if closure <= c.grip_released_closure:
+                return None, f"the gripper did not close ({at})"
+            away = self._distance(obs, now, visible=True)
+            if away is not None and away > c.grip_hold_distance_m:
+                return False, (
+                    f"the gripper closed on something ({at}), but the {what} is seen "
+                    f"{away:.2f} m from it"
+                )
+            return True, f"holding {what}: {at}"
+        near = self._distance(obs, now, visible=False)
+        if near is not None and near <= c.grip_hold_distance_m:
+            return True, f"holding {what} (unconfirmed: no gripper state; seen at the gripper)"
+        return None, f"no gripper state, and the {what} is not seen at the gripper"
 
     def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         c = self.cfg
@@ -901,25 +994,37 @@ class Pick(Skill):
             if state.status == "failed":
                 return self._halt(), state
             self.phase, self._t0 = "close", now
+            self.fingers = Fingers(c)
         waited = now - self._t0
         if waited < c.gripper_settle_s:
+            self.fingers.read(obs, now)
             return self._halt(c.gripper_closed), RUNNING
-        held = self._held(obs, now)
+        held, reason = self.verdict(obs, now)
         if held:
             return self._halt(c.gripper_closed), SkillState(
-                "succeeded", f"holding {self.query}", say=f"I have the {self.query}."
+                "succeeded", reason, say=f"I have the {self.query}."
             )
-        if waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
+        if held is False or waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
             return self._halt(c.gripper_open), SkillState(
-                "failed",
-                f"{self.query} is not in the gripper after closing",
-                say=f"I couldn't pick up the {self.query}.",
+                "failed", reason, say=f"I couldn't pick up the {self.query}."
             )
         return self._halt(c.gripper_closed), RUNNING
 
 
 class PlaceSkill(Skill):
-    """Optionally go to a place, open the gripper and confirm the release."""
+    """Optionally go to a place, open the gripper and confirm the release.
+
+    Confirmation starts `gripper_settle_s` after the open command, decided by the first of:
+
+    1. Ground truth, only with `confirm_with_ground_truth` and once the simulator has said:
+       holding nothing succeeds; still holding fails once `grip_confirm_timeout_s` has passed.
+    2. The gripper joint, while its readings are fresh: fingers stopped at or below
+       `grip_released_closure` succeed ("released: fingers open"); otherwise wait, failing
+       after `grip_confirm_timeout_s` with "the gripper did not open".
+    3. No gripper feedback: succeed at once, marked unconfirmed, saying whether the scene sees
+       an object where it was put (within `grip_hold_distance_m` of the grasp point).
+
+    With either of the first two, an object seen where it was put is added to the detail."""
 
     name = "place"
 
@@ -934,11 +1039,47 @@ class PlaceSkill(Skill):
         self.nav = navigate(cfg, places, place, navigator) if place else None
         self.phase = "navigate" if self.nav else "open"
         self._t0: float | None = None
+        self.fingers = Fingers(cfg)
 
     def budget_s(self, obs: Observation) -> float:
         c = self.cfg
         nav = self.nav.budget_s(obs) if self.nav else 0.0
         return nav + c.step_timeout_base_s + c.gripper_settle_s + c.grip_confirm_timeout_s
+
+    def _put_down(self, obs: Observation, now: float) -> str | None:
+        """The nearest object (not a person) seen where the gripper put it, if any."""
+        if obs.scene is None:
+            return None
+        grasp = grasp_point(obs, self.cfg)
+        near = [
+            (math.dist(grasp, _xy(o)), o)
+            for o in obs.scene.objects
+            if now - o.last_seen <= self.cfg.object_stale_s and "person" not in object_words(o)
+        ]
+        near = [(d, o) for d, o in near if d <= self.cfg.grip_hold_distance_m]
+        if not near:
+            return None
+        o = min(near, key=lambda n: n[0])[1]
+        return f"{o.colour + ' ' if o.colour else ''}{o.label}".replace("_", " ")
+
+    def verdict(self, obs: Observation, now: float) -> tuple[bool | None, str]:
+        """(True: released, False: certainly not, None: not yet known; the reason)."""
+        c = self.cfg
+        seen = self._put_down(obs, now)
+        there = f"; the {seen} is seen where it was put" if seen else ""
+        if c.confirm_with_ground_truth and obs.held is not None:
+            if not obs.held:
+                return True, f"released (ground truth){there}"
+            return None, f"still holding {obs.held} after opening (ground truth)"
+        closure = self.fingers.read(obs, now)
+        if closure is not None:
+            at = f"fingers at {closure:.2f} of their travel"
+            if self.fingers.stopped() and closure <= c.grip_released_closure:
+                return True, f"released: {at}{there}"
+            return None, f"the gripper did not open ({at})"
+        if seen:
+            return True, f"released (unconfirmed: no gripper state){there}"
+        return True, "released (unconfirmed: no gripper state, nothing seen where it was put)"
 
     def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         c = self.cfg
@@ -950,16 +1091,17 @@ class PlaceSkill(Skill):
             self.phase = "open"
         if self._t0 is None:
             self._t0 = now
+            self.fingers = Fingers(c)
         waited = now - self._t0
         if waited < c.gripper_settle_s:
+            self.fingers.read(obs, now)
             return self._halt(c.gripper_open), RUNNING
-        if obs.held is None:
-            return self._halt(c.gripper_open), SkillState("succeeded", "released (unconfirmed)")
-        if not obs.held:
-            return self._halt(c.gripper_open), SkillState("succeeded", "released")
-        if waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
+        released, reason = self.verdict(obs, now)
+        if released:
+            return self._halt(c.gripper_open), SkillState("succeeded", reason)
+        if released is False or waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
             return self._halt(c.gripper_open), SkillState(
-                "failed", f"still holding {obs.held} after opening"
+                "failed", reason, say="I couldn't let go of it."
             )
         return self._halt(c.gripper_open), RUNNING
 

@@ -1,10 +1,15 @@
 """motor_control: runs plans from `agent/plan` as closed-loop skills (a thin shell).
 
 All behaviour is in `synth_agent.core.plan_executor` and `core.skills`; this node caches the
-latest odometry, scan, scene, safety state and (in the simulator) ground truth of what the
-gripper holds, and on each control tick hands them to the executor and publishes what it
+latest odometry, scan, scene, safety state and the gripper joint's position (from
+`joint_states`), and on each control tick hands them to the executor and publishes what it
 returns: unfiltered requests on `agent/cmd_vel` / `agent/gripper` for the safety gate (never
 the robot's own topics), progress on `agent/status`, sentences on `agent/feedback`.
+
+Grasps are confirmed from what a real robot has: the gripper joint (`gripper_joint` in
+`joint_states`: fingers that stop part-way closed hold something) and the scene; see `Pick` and
+`PlaceSkill` in core/skills.py for the order. The simulator's `sim/ground_truth` is subscribed
+to only with `confirm_with_ground_truth` true, and then its "held" decides.
 
 With `use_nav2` true and nav2_msgs importable, navigate_to is delegated to Nav2's
 NavigateToPose action (`Nav2Navigator` below; Nav2's controller output should then be remapped
@@ -37,7 +42,7 @@ import numpy as np
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
-from sensor_msgs.msg import LaserScan
+from sensor_msgs.msg import JointState, LaserScan
 from std_msgs.msg import Float64, String
 from std_srvs.srv import Trigger
 
@@ -202,10 +207,14 @@ class MotorControlNode(Node):
             (LaserScan, contract.SCAN, self.on_scan),
             (String, contract.SCENE, self.on_scene),
             (String, contract.SAFETY_STATE, self.on_safety),
-            (String, contract.GROUND_TRUTH, self.on_truth),
+            (JointState, contract.JOINT_STATES, self.on_joint_states),
         ]
         for msg_type, topic, callback in inputs:
             self.create_subscription(msg_type, topic.name, callback, profile(topic))
+        if self.cfg.confirm_with_ground_truth:  # simulator only: the robot has no ground truth
+            self.create_subscription(
+                String, contract.GROUND_TRUTH.name, self.on_truth, profile(contract.GROUND_TRUTH)
+            )
         self.create_service(Trigger, contract.CANCEL[0], self.on_cancel)
         self.create_timer(self.cfg.period_s, self.on_tick)
         planner = "Nav2" if self.navigator is not None else "built-in planner"
@@ -213,6 +222,15 @@ class MotorControlNode(Node):
             f"motor_control ready: {len(places.places)} places, {self.cfg.control_rate_hz:.0f} Hz, "
             f"navigate_to by the {planner}"
         )
+        self.get_logger().info(f"grasps confirmed by {self._grasp_evidence()}")
+
+    def _grasp_evidence(self) -> str:
+        c = self.cfg
+        if c.confirm_with_ground_truth:
+            return "the simulator's ground truth (confirm_with_ground_truth)"
+        if c.gripper_joint:
+            return f"the gripper joint {c.gripper_joint!r} in {contract.JOINT_STATES.name}"
+        return "the scene alone (no gripper_joint: picks and places are unconfirmed)"
 
     def now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -328,6 +346,24 @@ class MotorControlNode(Node):
         with self._lock:
             # Only a latched e-stop ends a plan; a gate ramping to zero between plans is not a hold.
             self._obs.safety = "estop" if mode == "estop" else None
+
+    def on_joint_states(self, msg: JointState) -> None:
+        if not self.cfg.gripper_joint:
+            return  # no gripper feedback configured
+        try:
+            i = list(msg.name).index(self.cfg.gripper_joint)
+        except ValueError:
+            return  # another publisher's joints (wheels, an arm)
+        if i >= len(msg.position) or not math.isfinite(msg.position[i]):
+            self.get_logger().warning(
+                f"{self.cfg.gripper_joint} in {contract.JOINT_STATES.name} has no usable position",
+                throttle_duration_sec=10.0,
+            )
+            return
+        closure = self.cfg.gripper_closure(msg.position[i])
+        now = self.now()  # when it arrived: the skills judge freshness and stillness on our clock
+        with self._lock:
+            self._obs.gripper, self._obs.gripper_t = closure, now
 
     def on_truth(self, msg: String) -> None:
         try:

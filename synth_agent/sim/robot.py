@@ -317,6 +317,9 @@ class Camera:
             self.renderer = None
 
 
+FINGER_GAP_M = 0.114  # robot.xml: inner faces of the open fingers, 2 x (0.065 - 0.008) m
+
+
 class Gripper:
     """Holds at most one object. Closing (command >= 0.5) next to an object welds it to the
     gripper, centred between the fingers; opening releases it where it is."""
@@ -339,6 +342,16 @@ class Gripper:
     @property
     def closed(self) -> bool:
         return self.command >= 0.5
+
+    @property
+    def closure(self) -> float:
+        """Where the fingers are, as a gripper joint would report it: 0 open .. 1 closed on
+        nothing. Closed on an object they stop at its width: 1 - width / FINGER_GAP_M, kept in
+        0.25..0.9 (an object wider than the gap is held by the weld all the same)."""
+        if self.held is None:
+            return self.command
+        width = 2.0 * (self._hold_offset[self.held] - 0.02)
+        return min(0.9, max(0.25, 1.0 - width / FINGER_GAP_M))
 
     def release_all(self) -> None:
         for eq in self.world.grasp_welds.values():

@@ -295,11 +295,12 @@ class Simulation:
 
     def wheel_states(self) -> tuple[list[str], list[float], list[float]]:
         """Joint names, positions and velocities for sensor_msgs/JointState; the gripper is
-        reported as a joint whose position is its command (0 open .. 1 closed)."""
+        reported as one joint whose position is where its fingers are (0 open .. 1 closed on
+        nothing; stopped part-way on a held object), as a real gripper's joint reports."""
         w = self.world
         q, qd = w.data.qpos, w.data.qvel
         names = ["left_wheel_joint", "right_wheel_joint", "gripper_joint"]
-        pos = [float(q[w.wheel_qpos[0]]), float(q[w.wheel_qpos[1]]), self.gripper.command]
+        pos = [float(q[w.wheel_qpos[0]]), float(q[w.wheel_qpos[1]]), self.gripper.closure]
         vel = [float(qd[w.wheel_qvel[0]]), float(qd[w.wheel_qvel[1]]), 0.0]
         return names, pos, vel
 

@@ -27,6 +27,12 @@ def test_defaults_are_valid():
         {"approach_standoff_m": 0.1},
         {"gripper_closed": 1.5},
         {"stop_hold_s": -1.0},
+        {"gripper_joint_open": 1.0},  # equal to gripper_joint_closed: no travel to read
+        {"gripper_joint_closed": float("inf")},
+        {"grip_released_closure": 0.0},
+        {"grip_empty_closure": 0.1},  # below grip_released_closure
+        {"grip_empty_closure": 1.2},
+        {"gripper_state_timeout_s": 0.0},
     ],
 )
 def test_bad_values_are_refused(kwargs):

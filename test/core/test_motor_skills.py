@@ -289,12 +289,17 @@ def test_follow_keeps_distance_then_gives_up_when_lost(speed, scale):
     assert t < 20.0 + CFG.follow_lost_timeout_s + 0.2
 
 
+# The simulator's setting: ground truth decides grasps. The robot's own evidence (gripper joint,
+# scene, no ground truth) is tested in test_motor_grasp.py.
+CFG_TRUTH = MotorControlConfig(confirm_with_ground_truth=True)
+
+
 @pytest.mark.parametrize(("held", "ok"), [("red_cup", True), ("", False)])
 def test_pick_closes_and_confirms_from_ground_truth(held, ok):
     from synth_agent.core.skills import Pick
 
     world = World([], x=0.0, y=0.0)
-    skill = Pick(CFG, "red cup")
+    skill = Pick(CFG_TRUTH, "red cup")
     scene = _scene(0.0, ("cup", "red", 1.5, 0.0))
     state, _, cmd = run(skill, world, t_max=60.0, scene=scene, held=held)
     assert state.status == ("succeeded" if ok else "failed"), state
@@ -305,8 +310,8 @@ def test_pick_closes_and_confirms_from_ground_truth(held, ok):
 def test_place_opens_and_confirms_release():
     from synth_agent.core.skills import PlaceSkill
 
-    state, _, cmd = run(PlaceSkill(CFG, TWO_ROOMS_PLACES, None), World([]), held="")
-    assert state.status == "succeeded" and state.detail == "released"
+    state, _, cmd = run(PlaceSkill(CFG_TRUTH, TWO_ROOMS_PLACES, None), World([]), held="")
+    assert state.status == "succeeded" and state.detail == "released (ground truth)"
     assert cmd.gripper == CFG.gripper_open
 
 

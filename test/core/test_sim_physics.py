@@ -166,17 +166,26 @@ def test_the_gripper_holds_a_nearby_object_and_drops_it_when_opened():
     ball = gt["objects"]["blue_ball"]
     assert math.dist(grasp[:2], (ball["x"], ball["y"])) < 0.15
     assert ball["z"] > 0.15  # carried, not rolling on the floor
+    # The gripper joint stops part-way, on the ball (what a real gripper's joint reports).
+    assert 0.25 <= gripper_joint(sim) <= 0.9
     sim.set_gripper(0.0)
     drive(sim, 0.0, 0.0, 0.0, settle=1.0)
     gt = sim.ground_truth()
     assert gt["held"] is None
     assert gt["objects"]["blue_ball"]["z"] == pytest.approx(0.1, abs=0.01)  # back on the floor
+    assert gripper_joint(sim) == 0.0
+
+
+def gripper_joint(sim) -> float:
+    names, pos, _ = sim.wheel_states()
+    return pos[names.index("gripper_joint")]
 
 
 def test_closing_the_gripper_far_from_every_object_holds_nothing():
     sim = make_sim(initial_pose=HALLWAY)
     assert sim.set_gripper(1.0) is None
     assert not sim.world.data.eq_active.any()
+    assert gripper_joint(sim) == 1.0  # closed on nothing: all the way
 
 
 def test_reset_restores_the_start_and_time_keeps_counting():

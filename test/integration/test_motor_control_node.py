@@ -1,14 +1,19 @@
 """motor_control through real processes: sim + safety_gate + motor_control on one domain.
 
 Plans go in on agent/plan exactly as the reasoning node will send them; the motion is judged
-on the simulator's ground truth, and every velocity passes through the real safety gate.
+on the simulator's ground truth, and every velocity passes through the real safety gate. The
+grasp test at the end has no simulator: the probe is the robot (odometry, scene and a gripper
+whose joint state answers agent/gripper), with no ground truth anywhere.
 """
 
 import json
 import math
+import time
 
 import pytest
-from std_msgs.msg import String
+from nav_msgs.msg import Odometry
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64, String
 from std_srvs.srv import Trigger
 
 from synth_agent.core import contract
@@ -102,3 +107,97 @@ def test_unknown_place_fails_without_motion(robot):
     assert end["state"] == "failed" and "garage" in end["detail"]
     fresh(truth, 5)
     assert math.dist(pose(truth)[:2], (x0, y0)) < 0.01
+
+
+class ProbeGripper:
+    """A gripper on the probe: fingers move towards the last agent/gripper command at 2 of
+    their travel per second and stop at `object_at` while an object is between them; their
+    position goes out on joint_states at 50 Hz, as a robot's joint_state_publisher would."""
+
+    def __init__(self, probe) -> None:
+        self.closure, self.command, self.object_at = 0.0, 0.0, None
+        self.commands: list[float] = []
+        self.joints = probe.publisher(
+            JointState, contract.JOINT_STATES.name, profile(contract.JOINT_STATES)
+        )
+        with probe._lock:
+            probe.node.create_subscription(
+                Float64,
+                contract.AGENT_GRIPPER.name,
+                self.on_command,
+                profile(contract.AGENT_GRIPPER),
+            )
+            probe.node.create_timer(0.02, self.tick)
+        self.clock = probe.node.get_clock()
+
+    def on_command(self, msg: Float64) -> None:
+        self.command = msg.data
+        self.commands.append(msg.data)
+
+    def tick(self) -> None:
+        target = self.command
+        if self.object_at is not None and self.closure <= self.object_at + 1e-9:
+            target = min(target, self.object_at)
+        self.closure += max(-0.04, min(0.04, target - self.closure))
+        msg = JointState(name=["left_wheel_joint", "right_wheel_joint", "gripper_joint"])
+        msg.position = [0.0, 0.0, self.closure]
+        msg.header.stamp = self.clock.now().to_msg()
+        self.joints.publish(msg)
+
+
+def test_pick_and_place_confirmed_by_the_gripper_joint_without_ground_truth(launch, probe):
+    motor = launch(["motor_control", "--ros-args", "-p", "localization:=false"])
+    status = probe.subscribe(String, contract.STATUS.name, profile(contract.STATUS))
+    plans = probe.publisher(String, contract.PLAN.name, profile(contract.PLAN))
+    odom = probe.publisher(Odometry, contract.ODOM.name, profile(contract.ODOM))
+    scenes = probe.publisher(String, contract.SCENE.name, profile(contract.SCENE))
+    gripper = ProbeGripper(probe)
+
+    def world() -> None:
+        # The robot stands at the origin facing the red cup 0.4 m ahead, at grasping distance.
+        msg = Odometry()
+        msg.header.stamp = probe.node.get_clock().now().to_msg()
+        odom.publish(msg)
+        now = time.time()
+        cup = {"id": "cup-1", "label": "cup", "colour": "red", "confidence": 0.9,
+               "position": {"x": 0.4, "y": 0.0}, "distance": 0.4, "bearing": 0.0,
+               "last_seen": now}  # fmt: skip
+        scene = {"stamp": now, "robot": {"x": 0.0, "y": 0.0, "yaw": 0.0}, "objects": [cup]}
+        scenes.publish(String(data=json.dumps(scene)))
+
+    with probe._lock:
+        probe.node.create_timer(0.05, world)
+    motor.wait_for_output("grasps confirmed by the gripper joint 'gripper_joint'", timeout=30)
+    probe.wait_for_subscribers(plans)
+    probe.wait_for_subscribers(gripper.joints)
+    assert probe.node.count_subscribers(contract.GROUND_TRUTH.name) == 0
+
+    def step_detail(plan_id):
+        return [
+            s["detail"]
+            for s in map(json.loads, (m.data for m in status))
+            if s["plan_id"] == plan_id and s["step"] == 0 and s["state"] != "running"
+        ]
+
+    # Nothing between the fingers: they close fully, and the pick fails with the reason.
+    send(plans, "pick-empty", {"skill": "pick", "object": "red cup"})
+    end = plan_end(status, "pick-empty", timeout=30)
+    assert end["state"] == "failed", end
+    assert end["detail"].startswith("the gripper closed on nothing (fingers at 1.00"), end
+    wait_until(lambda: gripper.commands and gripper.commands[-1] == 0.0, 5, "the gripper opened")
+    wait_until(lambda: gripper.closure == 0.0, 5, "the fingers open")
+
+    # The cup between the fingers: they stop at 0.6 of their travel, and the pick succeeds.
+    gripper.object_at = 0.6
+    send(plans, "pick-cup", {"skill": "pick", "object": "red cup"})
+    end = plan_end(status, "pick-cup", timeout=30)
+    assert end["state"] == "succeeded", end
+    assert step_detail("pick-cup") == ["holding red cup: fingers at 0.60 of their travel"]
+
+    # Put it down: the fingers open, and the cup is still seen where it was put.
+    send(plans, "put-down", {"skill": "place"})
+    end = plan_end(status, "put-down", timeout=30)
+    assert end["state"] == "succeeded", end
+    assert step_detail("put-down") == [
+        "released: fingers at 0.00 of their travel; the red cup is seen where it was put"
+    ]
