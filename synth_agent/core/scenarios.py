@@ -48,6 +48,9 @@ PERSON_CLEARANCE_M = 0.4
 # The chassis (robot.xml): a 0.2 m radius cylinder; all of the robot that can touch a box on the
 # floor (the gripper's fingers are visual only).
 CHASSIS_RADIUS_M = 0.2
+# The gripper's grasp point is 0.21 m ahead of the centre (robot.xml) and the simulator grasps
+# within grasp_reach_m = 0.3 m of it: an object centre further than this cannot be picked.
+REACH_M = 0.51
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Expect:
     drove_m: float | None = None  # signed displacement along the start heading, +-3 cm
     at_place: str | None = None  # robot within 0.3 m of the place at the end
     sees: str | None = None  # object within 45 degrees of the heading and 4 m at the end
+    # The object within the gripper's reach at the end: centre within REACH_M of the robot's
+    # centre and within 20 degrees of its heading (what approach promises before a pick).
+    within_reach: str | None = None
     rest_within_s: float | None = None  # at rest this long after the action (stop/estop)
     teleop_obeyed: bool = False  # during teleop: turning, not driving
     follow_gap_m: tuple[float, float] | None = None  # robot-person distance at the end
@@ -360,6 +366,16 @@ def evaluate(sc: Scenario, obs: Observed, places: Places) -> Verdict:
             if d > 4.0 or abs(bearing) > math.radians(45):
                 where = f"{d:.2f} m away at {math.degrees(bearing):.0f} deg"
                 return _fail(f"the {e.sees} is {where}: not in view", "perception")
+        if e.within_reach is not None:
+            obj = truth_end["objects"].get(object_key(e.within_reach))
+            if obj is None:
+                return _fail(f"the world has no {e.within_reach}", "perception")
+            d = math.dist((r1["x"], r1["y"]), (obj["x"], obj["y"]))
+            bearing = math.remainder(math.atan2(obj["y"] - r1["y"], obj["x"] - r1["x"])
+                                     - r1["yaw"], 2 * math.pi)  # fmt: skip
+            if d > REACH_M or abs(bearing) > math.radians(20):
+                where = f"{d:.2f} m away at {math.degrees(bearing):.0f} deg"
+                return _fail(f"the {e.within_reach} is {where}: out of reach", "control")
         if e.follow_gap_m is not None:
             p = truth_end.get("person")
             if p is None:
@@ -463,7 +479,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("find_yellow_bottle", "find", ("go to the bedroom and find the yellow bottle",),
              Expect(skills=("navigate_to", "find"), sees="yellow bottle")),
     Scenario("approach_green_box", "find", ("approach the green box",),
-             Expect(skills=("find", "approach"), sees="green box")),
+             Expect(skills=("find", "approach"), within_reach="green box")),
+    Scenario("approach_red_cup", "find", ("go to the kitchen and approach the red cup",),
+             Expect(skills=("navigate_to", "find", "approach"), within_reach="red cup")),
+    Scenario("approach_blue_ball", "find", ("go to the bedroom and approach the blue ball",),
+             Expect(skills=("navigate_to", "find", "approach"), within_reach="blue ball")),
+    Scenario("approach_yellow_bottle", "find",
+             ("go to the bedroom and approach the yellow bottle",),
+             Expect(skills=("navigate_to", "find", "approach"), within_reach="yellow bottle")),
     # Questions about what the robot has seen on the way.
     Scenario("ask_where_cup", "question", ("go to the kitchen", "where is the red cup?"),
              Expect("answer", answer_has=("kitchen",), outcome=False)),
@@ -492,6 +515,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("bring_red_cup", "bring", ("go to the kitchen, find the red cup and bring it to me",),
              Expect(skills=("navigate_to", "find", "pick", "navigate_to", "place"))),
     Scenario("place_box_in_kitchen", "bring", ("pick up the green box and put it in the kitchen",),
+             Expect(skills=("find", "pick", "navigate_to", "place"))),
+    # The "moves the red cup": the cup starts in the kitchen, so it goes elsewhere.
+    Scenario("take_cup_to_living_room", "bring",
+             ("go to the kitchen", "take the red cup to the living room"),
              Expect(skills=("find", "pick", "navigate_to", "place"))),
     # Chains using memory.
     Scenario("chain_go_back", "memory", ("go to the hallway", "go to the living room", "go back"),

@@ -266,3 +266,20 @@ def test_gate_summary_counts_interventions_but_not_the_acceleration_ramp():
     seen = [stop, ramp, {**stop, "reason": "stop zone: obstacle at 0.08 m"}]
     assert gate_summary(seen) == "zone/stop x2"
     assert gate_summary([]) == "none"
+
+
+def test_an_approach_must_end_with_the_object_within_the_grippers_reach():
+    sc = Scenario("a", "find", ("approach the red cup",),
+                  Expect(skills=("find", "approach"), within_reach="red cup"))  # fmt: skip
+    p = plan("plan", [{"skill": "find", "object": "red cup"},
+                      {"skill": "approach", "object": "red cup"}])  # fmt: skip
+    cup = {"red_cup": {"x": 2.0, "y": 1.7, "z": 0.8}}
+
+    def ends_at(x: float, yaw: float):
+        end = truth(30, x, 1.7, yaw, objects=cup)
+        return evaluate(sc, Observed([p], ["succeeded"], [truth(0, 9.55), end]), PLACES)
+
+    assert ends_at(2.45, math.pi).success  # 0.45 m away, facing it
+    far = ends_at(2.7, math.pi)  # 0.7 m: seen, but out of reach
+    assert not far.success and far.failure_class == "control" and "out of reach" in far.reason
+    assert not ends_at(2.45, math.pi / 2).success  # close, but facing away
