@@ -9,9 +9,11 @@ with what the earlier clauses established ("it" is the object just found, "them"
 met). Reading is all-or-nothing: one clause that fits no pattern and the whole command goes back
 to the skeletons, so this can only add structure, never guess it.
 
-Only acts the skill registry can carry out exist here: go, find, meet, greet (a `say`), pick,
-give, put, follow, guide, answer (ask for the question) and report (go, look, come back, tell;
-a report meant for someone else comes to the operator instead, saying so). Guiding ("guide",
+Only acts the skill registry can carry out exist here: go, find, approach (find, then go up to
+it), meet, greet (a `say`), pick, give (to the operator, a person or a place: "move the box to
+the bedroom" is fetch, carry, put down), put, follow, guide, answer (ask for the question) and
+report (go, look, come back, tell; a report meant for someone else comes to the operator
+instead, saying so). Guiding ("guide",
 "escort", "lead", "accompany", "show ... the way to", and "take"/"bring" with a person, a name or
 "him"/"her"/"them" before "to") becomes the `guide` skill after finding the person where the
 command says they are ("from the sofa", "at the door", or a later "you can find her at the
@@ -49,7 +51,8 @@ class Act:
     `where` a place phrase, `to` where a carried object goes ("operator", a place or a person),
     `to_where` where that person is."""
 
-    kind: str  # go | find | meet | greet | pick | give | put | follow | guide | answer | report
+    # go | find | approach | meet | greet | pick | give | put | follow | guide | answer | report
+    kind: str
     what: str | None = None
     where: str | None = None
     person: bool = False
@@ -127,10 +130,16 @@ _RELAY = re.compile(
 )
 
 
+def strip_lead(clause: str) -> str:
+    """A clause without its leading fillers ("please", "robot", "then", "can you", ...) and a
+    closing "please"."""
+    return re.sub(r"\s+please$", "", _LEAD.sub("", clause).strip())
+
+
 def read_clause(clause: str, guide: bool = True) -> Act | None:
     """The act one clause asks for, or None when it fits no pattern (see the module docstring).
     `guide=False`: "take them to ..." is carrying, not guiding (no person came before)."""
-    c = _LEAD.sub("", clause).strip()
+    c = strip_lead(clause)
     if not c:
         return None
     m = _REPORT.match(c)
@@ -168,6 +177,14 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
     if m:
         who, where = _split_where(m.group("who") or "")
         return Act("answer", what=np(who) if who else None, where=where, person=bool(who))
+    m = _APPROACH.match(c)
+    if m:
+        what, where = _split_where(m.group("what"))
+        if re.search(r"\b(?:to|and)\b", what):
+            return None
+        pronoun = what if what in _PRONOUN else ""
+        return Act("approach", what=np(what), where=where, person=is_person(what),
+                   pronoun=pronoun)  # fmt: skip
     m = re.match(r"^(?:find|locate|look for|search for|spot|seek)\s+(?P<what>.+)$", c)
     if m:
         what, where = _split_where(m.group("what"))
@@ -180,18 +197,21 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
         return act
     m = re.match(
         r"^(?:bring|deliver|give|hand|carry|take|pass)\s+(?:(?P<me>me|us)\s+)?(?P<what>.+?)"
-        r"(?:\s+(?:back|over|here|along))?(?:\s+(?:to|for)\s+(?P<to>.+))?$",
+        r"(?:\s+(?:back|over|here|along))?(?:\s+(?P<prep>to|for|into|onto)\s+(?P<to>.+))?$",
         c,
-    )
-    if m and (m.group("me") or m.group("to")):
+    ) or _MOVE.match(c)
+    me = m.groupdict().get("me") if m else None
+    if m and (me or m.group("to")):
         if re.match(r"^take\b", c) and (is_person(m.group("what")) or m.group("what") in
                                         ("them", "him", "her")):  # fmt: skip
             return None  # "take them to the exit" is guiding
         what, where = m.group("what"), None
         if " from " in f" {what} ":
             what, where = what.split(" from ", 1)
-        if m.group("me"):
+        if me:
             return Act("give", what=np(what), where=where, to="operator", to_person=True)
+        if m.group("prep") in ("into", "onto"):
+            return Act("give", what=np(what), where=where, to=m.group("to"))  # always a place
         to, to_person, to_where = _recipient(m.group("to"))
         return Act("give", what=np(what), where=where, to=to, to_person=to_person,
                    to_where=to_where)  # fmt: skip
@@ -228,6 +248,19 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
     return None
 
 
+# "approach the cup", "get close to the box": go up to a thing (find, then approach it). A bare
+# "go to X" stays a `go`: there a place is meant, and an object after it is asked about.
+_APPROACH = re.compile(
+    r"^(?:approach|(?:go|move|drive|walk|get|come) (?:up to|near|next to|close to|closer to)|"
+    r"get (?:near|close|closer) to)\s+(?P<what>.+)$"
+)
+# "move the box to the bedroom", "get the cup into the kitchen": relocating with a verb that is
+# not a carrying verb alone ("move to ..." and "get back to ..." are trips, read before this).
+_MOVE = re.compile(
+    r"^(?:move|transport|relocate|get)\s+(?!(?:back|up|down|over|out|away|forward|"
+    r"backwards?|closer|close|near|along|on|off|in|into|to|towards?|ahead|here|there|left|"
+    r"right|around|me|us)\b)(?P<what>.+?)\s+(?P<prep>to|into|onto)\s+(?P<to>.+)$"
+)
 _CARRY = ("take", "bring", "walk", "show")  # verbs that guide only with a person
 _GUIDE = re.compile(
     r"^(?P<verb>guide|escort|lead|accompany|show|take|bring|walk)\s+(?P<who>.+?)"

@@ -13,7 +13,11 @@ Stages, in order, each able to answer on its own:
    another place, a described person to meet, greet or follow) is first read clause by clause
    (`compose.py`: "go to the hallway, find the box and bring it to me" keeps all five steps,
    "tell me how many cups are on the shelf" goes, looks, comes back and says so), and that plan
-   is used when it carries out the classifier's intent;
+   is used when it carries out the classifier's intent. Lexical anchors settle the intent where
+   the words are unambiguous: "take the cup to the bedroom" carries it there (fetch, go, put
+   down: a `bring` to a place, see `carries_out`), "go to the kitchen and approach the cup"
+   ends in going up to a known object (`find`). A clause that a plan leaves out is never left
+   out silently: the plan's `say` names it (`Reasoner._left_out`);
 7. validation against the world: unknown place or object -> `clarify` with a question; a
    classifier guess without the words to back it -> `clarify`, never a motion;
 8. with `generator: lm`, a multi-clause or low-confidence command that the clause reading of
@@ -30,7 +34,7 @@ Time is an argument (`now`, seconds) and ids come from a counter, so tests are e
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,6 +71,22 @@ class IntentPredictor(Protocol):
 
 
 LM_BELOW_CONFIDENCE = 0.6  # the language model is asked below this classifier confidence
+# The steps that carry out each kind of clause (`compose.Act.kind`), any one of them: a plan
+# without one has left that clause out (`Reasoner._left_out`).
+_CLAUSE_SKILLS: dict[str, tuple[str, ...]] = {
+    "go": ("navigate_to",), "find": ("find",), "meet": ("find",),
+    "approach": ("approach",), "greet": ("say",), "answer": ("say",),
+    "pick": ("pick",), "give": ("place",), "put": ("place",), "follow": ("follow",),
+    "guide": ("guide",), "report": ("describe",),
+}  # fmt: skip
+# Clauses the clause reader leaves to the skeletons ("follow the person", "look around"), by
+# their first words: the steps that carry them out.
+_CLAUSE_VERBS: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = (
+    (re.compile(r"^(?:follow|go after|come with|accompany|track)\b"), ("follow",)),
+    (re.compile(r"^(?:describe|look around|look at|inspect|examine|observe|check)\b"),
+     ("describe",)),
+    (re.compile(r"^(?:say|tell|ask)\b"), ("say", "describe")),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,10 +146,31 @@ def plan_intent(plan: Plan) -> str:
     }[last]
 
 
+def carries_to_place(plan: Plan) -> bool:
+    """True when the plan ends by carrying something to a place: a pick (or an object already
+    in hand), a trip to a place other than the operator, then `place`."""
+    steps = plan.steps
+    return (
+        len(steps) >= 2
+        and steps[-1].skill == "place"
+        and steps[-2].skill == "navigate_to"
+        and steps[-2].place != "operator"
+    )
+
+
+def carries_out(plan: Plan, intent: str) -> bool:
+    """Whether the plan carries out `intent`. Carrying an object to a place is the same steps
+    whether it was asked as "take the cup to the bedroom" (bring) or "put the cup in the
+    bedroom" (place): there the words, not the steps, tell the two apart."""
+    return plan_intent(plan) == intent or (intent == "bring" and carries_to_place(plan))
+
+
 def response_intent(d: Decision) -> str:
     """The predicted intent of a response, as `synth-agent eval` scores it."""
     kind = d.plan.type
     if kind == "plan":
+        if d.intent == "bring" and carries_to_place(d.plan):
+            return "bring"  # "take the cup to the bedroom" (see `carries_out`)
         return plan_intent(d.plan)
     if kind == "answer":
         return "describe" if d.perception else "answer"
@@ -225,11 +266,51 @@ class Reasoner:
     def _decide(
         self, text: str, kind: str, say: str, intent: str, stage: str, steps=None, **kw: Any
     ) -> Decision:
+        if kind == "plan" and steps:
+            left = self._left_out(text, steps)
+            if left:  # never silently: the operator hears what the plan does not do
+                quoted = ", ".join(f"“{_short(c, 40)}”" for c in left)
+                say = f"I couldn't fit {quoted} into the plan, so I'll leave that out. {say}"
         plan = self._make(text, kind, say, steps)
         if kind == "plan":
             self._remember(plan)
         kw.setdefault("model_note", self.model_note)
         return Decision(plan, intent, stage, **kw)
+
+    def _left_out(self, text: str, steps: list[dict]) -> list[str]:
+        """The clauses of a multi-clause command that no step of the plan carries out. Each
+        clause that the clause reader, `parse_motion` or `_CLAUSE_VERBS` understands needs one
+        step of its skill (`_CLAUSE_SKILLS`); other clauses are not judged here (verbs without
+        a skill are `skipped_verbs`' to name)."""
+        parts = clauses(text)
+        if len(parts) < 2 or any(s["skill"] == "stop" for s in steps):
+            return []
+        have = Counter(s["skill"] for s in steps)
+        person = False
+        left = []
+        for clause in parts:
+            if out_of_skill(clause):
+                continue  # a verb without a skill: `skipped_verbs` names it
+            act = compose.read_clause(clause, guide=person)
+            motion = parse_motion(clause, self.cfg.default_drive_m)
+            if act is not None:
+                person = person or act.person
+                need = _CLAUSE_SKILLS[act.kind]
+                if act.kind == "approach" and self._known_place(act.what):
+                    need = ("navigate_to",)  # "go up to the kitchen": a place name wins
+            elif motion is not None:
+                need = (motion.skill,)
+            else:
+                bare = compose.strip_lead(clause)
+                need = next((skills for rx, skills in _CLAUSE_VERBS if rx.match(bare)), ())
+            if not need or (need == ("pick",) and self.memory.held is not None):
+                continue  # nothing to judge; or the object is already in hand
+            skill = next((k for k in need if have[k] > 0), None)
+            if skill is None:
+                left.append(clause)
+            else:
+                have[skill] -= 1
+        return left
 
     def _remember(self, plan: Plan) -> None:
         self.memory.plans.append(plan)
@@ -275,15 +356,28 @@ class Reasoner:
         mode, the phrase itself."""
         if not phrase:
             return None
+        known = self._known_object(phrase)
+        if known is not None:
+            return known
+        if self.cfg.open_world:
+            return _short(normalize(phrase), 60)
+        return None
+
+    def _known_place(self, phrase: str | None) -> bool:
+        """Whether a phrase names a place of the map (in open-world mode too)."""
+        return bool(phrase) and self.resolve_place(phrase) in self.places.names()
+
+    def _known_object(self, phrase: str | None) -> str | None:
+        """The catalogue or scene label a phrase names, else None (in open-world mode too)."""
+        if not phrase:
+            return None
         p = normalize(phrase)
-        labels = list(self.cfg.known_objects) + [o.label for o in self._visible(now)]
+        labels = list(self.cfg.known_objects)
         if self.scene is not None:
             labels += [o.label for o in self.scene.objects]
         for label in sorted(labels, key=len, reverse=True):
             if re.search(rf"\b{re.escape(label.lower())}s?\b", p):
                 return label.lower()
-        if self.cfg.open_world:
-            return _short(p, 60)
         return None
 
     # --- the pipeline ----------------------------------------------------------------------
@@ -373,6 +467,10 @@ class Reasoner:
         """Questions about the scene and the robot, answered without motion."""
         if self._mentions_other_place(norm, now):
             return None  # "how many cups are in the kitchen" needs a trip first
+        if len(clauses(norm)) > 1 and (self._has_action(norm) or any(
+            self._acts(c) for c in clauses(norm)
+        )):  # fmt: skip
+            return None  # "pick up the cup and describe the room": an answer would drop a clause
         visible = self._visible(now)
 
         def ans(say: str, perception: bool) -> Decision:
@@ -429,6 +527,13 @@ class Reasoner:
             if name != "operator" and re.search(rf"\b{name.replace('_', ' ')}\b", norm):
                 return True
         return bool(re.search(r"\b(?:go|navigate|move|drive|come) (?:to|into)\b", norm))
+
+    def _acts(self, clause: str) -> bool:
+        """Whether a clause asks for motion (a report about here is a question)."""
+        act = compose.read_clause(clause)
+        if act is not None and act.kind != "report":
+            return True
+        return parse_motion(clause, self.cfg.default_drive_m) is not None
 
     def _has_action(self, norm: str) -> bool:
         return bool(re.search(r"\b(?:bring|get|fetch|go|find|pick|put|follow|take|move)\b",
@@ -605,12 +710,17 @@ class Reasoner:
         if re.search(r"\b(?:give|hand|pass) me\b", norm):
             return "bring", 1.0
         acts = compose.read(text)
-        if acts and acts[-1].kind == "guide":
+        act = acts[-1] if acts else compose.read_clause(last, guide=False)
+        if act is not None and act.kind == "guide":
             return "guide", 1.0
-        if acts is None:
-            act = compose.read_clause(last, guide=False)
-            if act is not None and act.kind == "guide":
-                return "guide", 1.0
+        if act is not None and act.kind == "approach":
+            # Going up to a thing the robot knows: find it, then approach (as `plan_intent`);
+            # "move near the window" is left to the classifier (a landmark is a place).
+            known = self._known_object(act.what)
+            if known and not _is_person(known):
+                return "find", 1.0
+        if act is not None and act.kind == "give" and not act.to_person:
+            return "bring", 1.0  # "take the cup to the bedroom": carrying it there
         if self.classifier is not None:
             return self.classifier.predict(text)
         return keyword_intent(norm), 0.5
@@ -635,7 +745,7 @@ class Reasoner:
         if composed is not None and not isinstance(composed, str):
             steps = composed[: self.cfg.max_steps]
             plan = self._make(text, "plan", "OK.", steps)
-            if plan_intent(plan) == intent:  # the classifier still judges what is wanted
+            if carries_out(plan, intent):  # the classifier still judges what is wanted
                 say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
                 return self._decide(text, "plan", say, intent, "classifier", steps,
                                     confidence=conf)  # fmt: skip
@@ -851,6 +961,31 @@ class Reasoner:
                     steps.append({"skill": "say", "text": act.text})
                 elif k == "answer":
                     steps.append({"skill": "say", "text": "Hello! What is your question?"})
+            elif k == "approach":
+                if not go(act.where):
+                    return None
+                if act.where is not None:
+                    found = None
+                if act.person or act.pronoun in ("them", "him", "her", "they"):
+                    who = _short(act.what, 60) if act.what else person
+                    if who is None:
+                        return None
+                    find(who)
+                    person = who
+                    # perception sees a named person as a "person"
+                    steps.append({"skill": "approach", "object": who if _is_person(who)
+                                  else "person"})  # fmt: skip
+                    continue
+                if self._known_place(act.what):
+                    go(act.what)  # "go up to the kitchen": a place name wins (as one clause)
+                    found = None
+                    continue
+                name = thing(act.what)
+                if name is None:
+                    return None
+                find(name)
+                obj = name
+                steps.append({"skill": "approach", "object": name})
             elif k == "pick":
                 if fetch(act.what, act.where) is None:
                     return None
@@ -1028,6 +1163,10 @@ class Reasoner:
         return steps, f"Picking up the {obj}."
 
     def _plan_bring(self, slots: Slots, norm: str, now: float):
+        acts = [compose.read_clause(c, guide=False) for c in clauses(norm)]
+        act = next((a for a in reversed(acts) if a is not None and a.kind == "give"), None)
+        if act is not None and not act.to_person:  # the last hand-over is to a place
+            return self._plan_carry(act, slots, now)
         obj, q = self._object(slots, now)
         if q:
             return q
@@ -1047,6 +1186,28 @@ class Reasoner:
         steps += [{"skill": "find", "object": person}, {"skill": "approach", "object": person},
                   {"skill": "place"}]  # fmt: skip
         return steps, f"Bringing the {obj} to {person}."
+
+    def _plan_carry(self, act: compose.Act, slots: Slots, now: float):
+        """ "Take the red cup to the living room": fetch it (as for "bring me"), carry it there,
+        put it down. A place the world lacks is asked about, never swapped for the operator."""
+        what = act.what or slots.object  # "find the cup and take it to ...": the cup
+        obj, q = self._object(Slots(object=what, pronoun=what is None), now)
+        if q:
+            return q
+        place, q = self._place_or_question(compose.np(act.to) or act.to)
+        if q or place is None:
+            return q or "Where should I take it?"
+        steps: list[dict] = []
+        if self.memory.held != obj:
+            lead, q = self._lead(compose.np(act.where) or slots.source)
+            steps = (lead if not q else []) + [
+                {"skill": "find", "object": obj},
+                {"skill": "pick", "object": obj},
+            ]
+        steps += [{"skill": "navigate_to", "place": place}, {"skill": "place"}]
+        if place == "operator":
+            return steps, f"Bringing you the {obj}."
+        return steps, f"Taking the {obj} to {_the(place)}."
 
     def _plan_place(self, slots: Slots, norm: str, now: float):
         if not (slots.object or slots.pronoun or slots.destination) and self.memory.held is None:
@@ -1072,7 +1233,10 @@ class Reasoner:
             steps += [{"skill": "navigate_to", "place": place}]
         steps += [{"skill": "place"}]
         what = f"the {obj}" if obj else "it"
-        where = f" in the {_human(steps[-2]['place'])}" if dest_phrase else " here"
+        where = " here"
+        if dest_phrase:
+            dest = steps[-2]["place"]
+            where = " by you" if dest == "operator" else f" in the {_human(dest)}"
         return steps, f"Putting {what}{where}."
 
     def _plan_follow(self, slots: Slots, norm: str, now: float):
