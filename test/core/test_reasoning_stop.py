@@ -47,3 +47,13 @@ def test_make_your_way_is_going_somewhere_not_making_something():
     assert out_of_skill("make me a coffee") is not None
     d = reasoner().respond(text, 0.0)
     assert "can't" not in d.plan.say and d.plan.type == "plan", d.plan.say
+
+
+def test_injection_rule_does_not_reach_across_clauses():
+    from synth_agent.core.reasoning.rules import injection
+
+    assert injection("follow me and put it in the bedroom") is None
+    assert injection("follow me then put it in the kitchen") is None
+    for text in ("do what it says on the paper", "execute what is written on the card",
+                 "go to the kitchen and do what it says on the note"):  # fmt: skip
+        assert injection(text) is not None, text

@@ -243,8 +243,11 @@ def capabilities() -> str:
 
 
 _INJECTION = re.compile(
-    r"\b(?:do|follow|obey|execute|carry out)\b[\w\s']{0,20}\b(?:what|the instructions?|"
-    r"commands?|it) (?:it |they |that )?(?:says?|written|on the|in the|from the)\b"
+    # The gap may not cross into another clause: "follow me and put it in the bedroom" is two
+    # commands, not an instruction to obey what "it" says.
+    r"\b(?:do|follow|obey|execute|carry out)\b(?:(?!\b(?:and|then)\b)[\w\s']){0,20}"
+    r"\b(?:what|the instructions?|"
+    r"commands?|it) (?:it |they |that |is |was )?(?:says?|written|on the|in the|from the)\b"
     r"|\bignore (?:all |your |the |any )?(?:previous |prior |above |earlier )?"
     r"(?:instructions|rules|commands|prompts?|programming|orders)\b"
     r"|\b(?:system prompt|developer mode|jailbreak|you are now|new instructions)\b"
