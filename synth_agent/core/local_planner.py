@@ -9,8 +9,8 @@ far the robot's disc (radius + clearance) can travel before touching a scan poin
 free heading closest to the waypoint. It needs no map, so furniture, people and things left on
 the floor are handled the same way. *Stuck detection* watches progress towards the goal rather
 than speed, because turning in place or sliding along a wall is motion without progress; recovery
-backs off, rotates towards the more open side and retries, and after a few tries the skill fails
-with the place it got stuck at.
+steps away from the nearest obstacle (back or forth), rotates towards the more open side and
+retries, and after a few tries the skill fails with the place it got stuck at.
 
 Everything takes `now` and returns plain values; nothing here reads a clock or publishes.
 """
@@ -145,13 +145,21 @@ def scan_points(obs: Observation, max_range: float, lidar_x: float = 0.0) -> np.
 
 def free_distances(points: np.ndarray, headings: np.ndarray, radius: float) -> np.ndarray:
     """For each heading (robot frame), how far a disc of `radius` can move straight before it
-    touches a point (inf when nothing is in the way; 0 when already touching)."""
+    touches a point (inf when nothing is in the way; 0 when it is already touching a point that
+    the move would bring closer).
+
+    A point already inside the disc (the robot coasted in, or the scan is noisy) blocks only the
+    headings that close in on it (a positive component along the heading); moving away from it
+    is free, or a robot that once got within `radius` of something would see every heading
+    blocked and could only turn in place. Points behind the disc block nothing."""
     if len(points) == 0:
         return np.full(len(headings), np.inf)
     ux, uy = np.cos(headings)[:, None], np.sin(headings)[:, None]
     along = ux * points[:, 0] + uy * points[:, 1]
     lateral = np.abs(ux * points[:, 1] - uy * points[:, 0])
-    hit = (lateral < radius) & (along > -radius)
+    # Only points ahead (along > 0) get closer as the disc moves; one outside the disc is
+    # touched after `reach`, one already inside blocks at once.
+    hit = (lateral < radius) & (along > 0.0)
     reach = along - np.sqrt(np.maximum(radius**2 - lateral**2, 0.0))
     reach = np.where(hit, np.maximum(reach, 0.0), np.inf)
     return reach.min(axis=1)
@@ -167,10 +175,17 @@ class Steer:
 
 
 def choose_heading(
-    points: np.ndarray, goal_bearing: float, goal_dist: float, cfg: MotorControlConfig
+    points: np.ndarray,
+    goal_bearing: float,
+    goal_dist: float,
+    cfg: MotorControlConfig,
+    previous: float | None = None,
 ) -> Steer:
     """VFH-style selection: among headings whose free run reaches the goal (or the lookahead),
-    the one closest to the goal bearing, with a small preference for not turning."""
+    the one closest to the goal bearing, with a small preference for not turning and (VFH+) for
+    the heading chosen last time, `previous` (robot frame): with the goal straight behind an
+    obstacle, going round it on the left and on the right cost about the same, and without
+    that preference the choice flips with every small turn, so the robot never turns at all."""
     n = cfg.planner_sectors
     headings = np.linspace(-math.pi, math.pi, n, endpoint=False)
     headings = np.append(headings, goal_bearing)
@@ -184,10 +199,16 @@ def choose_heading(
         return Steer(float(headings[best]), float(free[best]), True)
     off_goal = np.abs((headings - goal_bearing + math.pi) % (2 * math.pi) - math.pi)
     cost = off_goal + 0.2 * np.abs(headings)
+    if previous is not None:
+        cost = cost + 0.2 * np.abs((headings - previous + math.pi) % (2 * math.pi) - math.pi)
     cost = np.where(ok, cost, np.inf)
     best = int(np.argmin(cost))
     return Steer(float(headings[best]), float(free[best]), False)
 
+
+# Below this speed the robot may start a sharp turn while it finishes stopping: it then rolls
+# at most TURN_ROLLING_MPS**2 / (2 * linear_accel_mps2), 1 cm at the default deceleration.
+TURN_ROLLING_MPS = 0.1
 
 # Yielding to people who walk into the path. Static obstacles (a person standing included) are
 # the scan's business; a walker is not, because the scan only says where someone *is*: the
@@ -256,7 +277,7 @@ def closest_approach(
 
 class GoalSeeker:
     """Drives through waypoints with the local planner, watching for lack of progress and
-    recovering (back off, rotate, retry) before failing. The last waypoint is reached within
+    recovering (step away, rotate, retry) before failing. The last waypoint is reached within
     `goal_tolerance_m`, then the robot turns to `final_yaw` (when given) within the angle
     tolerance."""
 
@@ -276,11 +297,12 @@ class GoalSeeker:
         self.ignore: tuple[float, float, float] | None = None  # (x, y, r) in odom, e.g. a target
         self._best = math.inf
         self._best_t: float | None = None
-        self._recovery: list[tuple[str, float]] = []  # remaining phases: ("back", m) ("rot", rad)
+        self._recovery: list[tuple[str, float]] = []  # phases left: ("away", +-m) ("rot", rad)
         self._phase_start: tuple[float, float, float] | None = None
         self._last_t: float | None = None
         self._v = 0.0
         self._w = 0.0
+        self._steer_yaw: float | None = None  # the heading the planner chose last, odom frame
         self.people = PeopleWatch()
         self._yield_since: float | None = None
 
@@ -348,17 +370,29 @@ class GoalSeeker:
             ly = -sy * (ix - obs.x) + cy * (iy - obs.y)
             points = points[np.hypot(points[:, 0] - lx, points[:, 1] - ly) > ir]
         bearing = wrap(math.atan2(dy, dx) - obs.yaw)
-        steer = choose_heading(points, bearing, dist, c)
+        previous = None if self._steer_yaw is None else wrap(self._steer_yaw - obs.yaw)
+        steer = choose_heading(points, bearing, dist, c, previous)
+        self._steer_yaw = wrap(obs.yaw + steer.heading)
         if steer.blocked and steer.free_m < 0.05:
             # Nowhere to go: turn towards the most open heading and let the progress watch decide.
             w = math.copysign(c.max_angular_radps * 0.5, steer.heading)
             return self._ramp(0.0, w, dt), RUNNING
         err = steer.heading
         w = clamp(c.heading_gain * err, -c.max_angular_radps, c.max_angular_radps)
+        # The robot moves along the heading it has, not the one it turns to: the speed must also
+        # let it stop within the free run straight ahead, or the coast while it slows down to
+        # turn (or an arc with a large heading error) carries it inside the clearance.
+        ahead = free_distances(points, np.zeros(1), c.robot_radius_m + c.clearance_m)[0]
         if abs(err) > math.radians(60):
+            # A sharp turn: stop first. Braking goes straight ahead, where the speed limit of the
+            # branch below (`ahead`) keeps the stop clear; turning while still rolling would
+            # swing the disc on an arc nobody checked, towards the obstacle that made the
+            # turn necessary.
             v = 0.0
+            if self._v > TURN_ROLLING_MPS:
+                w = 0.0
         else:
-            stop_room = max(steer.free_m - 0.02, 0.0)
+            stop_room = max(min(steer.free_m, ahead) - 0.02, 0.0)
             v_goal = math.sqrt(2 * c.linear_accel_mps2 * 0.6 * dist) if last else c.max_linear_mps
             v_free = math.sqrt(2 * c.linear_accel_mps2 * 0.6 * stop_room)
             v = min(c.max_linear_mps, v_goal, v_free) * math.cos(err)
@@ -402,8 +436,15 @@ class GoalSeeker:
             )
         self.recoveries += 1
         points = scan_points(obs, c.scan_max_range_m, c.lidar_x_m)
-        rear = free_distances(points, np.array([math.pi]), c.robot_radius_m + 0.02)[0]
-        back = min(c.recovery_backoff_m, max(rear - 0.05, 0.0))
+        # Step away from the nearest point: backwards when it is ahead, forwards when it is
+        # behind (after turning in place, the thing the robot got stuck on is often behind it,
+        # and backing into it gains nothing).
+        forward = len(points) > 0 and points[np.argmin(np.hypot(points[:, 0], points[:, 1])), 0] < 0
+        room = free_distances(
+            points, np.array([0.0 if forward else math.pi]), c.robot_radius_m + 0.02
+        )[0]
+        away = min(c.recovery_backoff_m, max(room - 0.05, 0.0))
+        away = away if forward else -away
         sides = free_distances(
             points, np.array([math.pi / 2, -math.pi / 2]), c.robot_radius_m + c.clearance_m
         )
@@ -411,12 +452,13 @@ class GoalSeeker:
         turn = turn if sides[0] >= sides[1] else -turn
         if self.recoveries % 2 == 0:
             turn = -turn  # alternate, so two tries do not undo each other
-        self._recovery = [("back", back), ("rot", turn)]
+        self._recovery = [("away", away), ("rot", turn)]
         self._phase_start = None
         self._v = self._w = 0.0
+        step = f"move forward {away:.2f} m" if forward else f"back off {-away:.2f} m"
         return Command(), SkillState(
             "running",
-            f"recovery {self.recoveries}/{c.max_recoveries}: back off {back:.2f} m, "
+            f"recovery {self.recoveries}/{c.max_recoveries}: {step}, "
             f"rotate {math.degrees(turn):.0f} deg",
         )
 
@@ -429,10 +471,10 @@ class GoalSeeker:
             self._phase_t = now
         x0, y0, yaw0 = self._phase_start
         done = now - self._phase_t > 4.0 + abs(amount) / 0.1
-        if kind == "back":
+        if kind == "away":
             moved = math.hypot(obs.x - x0, obs.y - y0)
-            done = done or moved >= amount
-            cmd = Command(-0.1, 0.0)
+            done = done or moved >= abs(amount)
+            cmd = Command(math.copysign(0.1, amount), 0.0)
         else:
             self._phase_yaw += wrap(obs.yaw - yaw0)
             self._phase_start = (x0, y0, obs.yaw)
@@ -443,6 +485,7 @@ class GoalSeeker:
             self._phase_start = None
             if not self._recovery:
                 self._best, self._best_t = math.inf, None  # retry with a fresh progress watch
+                self._steer_yaw = None  # and a fresh choice of side
             self._v = self._w = 0.0
             return Command(), RUNNING
         return cmd, RUNNING

@@ -60,6 +60,10 @@ class World:
         r = t.min(axis=1, initial=np.inf)
         return np.where(r > 8.0, np.inf, r)
 
+    def add_walls(self, walls: list[Segment]) -> None:
+        """Something appears in the world (a box dropped on the floor): the next scan sees it."""
+        self.walls = np.concatenate([self.walls, np.array(walls, dtype=float).reshape(-1, 4)])
+
     def clearance(self) -> float:
         """Distance from the robot centre to the nearest wall."""
         x0, y0, x1, y1 = (self.walls[:, i] for i in range(4))
