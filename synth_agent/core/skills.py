@@ -401,6 +401,7 @@ APPROACH_SIDES = 36  # candidate directions around the object, every 10 degrees
 STANDOFF_STEP_M = 0.02
 STANDOFF_SEARCH_M = 1.0  # beyond this from the object a side counts as blocked
 ARRIVAL_M = 0.5  # the straight run in front of a stand-off point that must be clear too
+REACH_SLACK_M = 0.05  # an approach ending further than max stand-off + this is out of reach
 
 
 def _capsule_clear(points: np.ndarray, start: np.ndarray, u: np.ndarray, radius: float) -> bool:
@@ -566,7 +567,18 @@ class Approach(Skill):
         else:
             ignore = self.standoff - 0.05
         self.seeker.ignore = (o[0], o[1], ignore)
-        return self.seeker.step(obs, now)
+        cmd, state = self.seeker.step(obs, now)
+        gap = math.dist((obs.x, obs.y), o)
+        if state.status == "succeeded" and gap > c.approach_max_standoff_m + REACH_SLACK_M:
+            # Arrived as close as the furniture allows, but not within the gripper's reach: a
+            # pick from here would close on nothing. Say so instead of claiming success.
+            return self._halt(), SkillState(
+                "failed",
+                f"could not get within reach of the {self.query}: stopped {gap:.2f} m from it "
+                f"(reach {c.approach_max_standoff_m:.2f} m), furniture in the way",
+                say=f"I can't get close enough to the {self.query}.",
+            )
+        return cmd, state
 
 
 def _xy(obj: SceneObject) -> Point:

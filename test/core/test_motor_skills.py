@@ -341,3 +341,17 @@ def test_goal_seeker_waits_for_a_walker_crossing_its_path(start_y):
             break
     assert state.status == "succeeded", state
     assert closest >= 0.6, closest
+
+
+def test_approach_to_an_object_out_of_reach_fails_with_the_reason():
+    # A cup in the middle of a 1.2 m table: from every side the robot's disc, held clear of
+    # the table, stays more than the gripper's reach from it. Claiming success would send a
+    # pick to close on nothing.
+    table = box(3.0, -0.6, 4.2, 0.6)
+    world = World([*box(0.0, -2.5, 7.0, 2.5), *table], x=1.0, y=0.0, yaw=0.0)
+    skill = Approach(CFG, "red cup")
+    state, _, _ = run(skill, world, t_max=120.0, scene=_scene(0.0, ("cup", "red", 3.6, 0.0)))
+    assert state is not None and state.status == "failed", state
+    assert "could not get within reach of the red cup" in state.detail
+    assert state.say == "I can't get close enough to the red cup."
+    assert world.min_clearance > CFG.robot_radius_m
