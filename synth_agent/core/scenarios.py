@@ -247,6 +247,13 @@ def _step_failure_class(skill: str) -> FailureClass:
     return "perception" if skill in ("find", "approach") else "control"
 
 
+def _range_bearing(robot: dict, obj: dict) -> tuple[float, float]:
+    """Distance (m) and bearing (rad, from the robot's heading) of `obj` in ground truth."""
+    d = math.dist((robot["x"], robot["y"]), (obj["x"], obj["y"]))
+    heading = math.atan2(obj["y"] - robot["y"], obj["x"] - robot["x"])
+    return d, math.remainder(heading - robot["yaw"], 2 * math.pi)
+
+
 def evaluate(sc: Scenario, obs: Observed, places: Places) -> Verdict:
     """The verdict on one scenario: the first failed check, classified; else success."""
     e = sc.expect
@@ -360,9 +367,7 @@ def evaluate(sc: Scenario, obs: Observed, places: Places) -> Verdict:
             obj = truth_end["objects"].get(object_key(e.sees))
             if obj is None:
                 return _fail(f"the world has no {e.sees}", "perception")
-            d = math.dist((r1["x"], r1["y"]), (obj["x"], obj["y"]))
-            bearing = math.remainder(math.atan2(obj["y"] - r1["y"], obj["x"] - r1["x"])
-                                     - r1["yaw"], 2 * math.pi)  # fmt: skip
+            d, bearing = _range_bearing(r1, obj)
             if d > 4.0 or abs(bearing) > math.radians(45):
                 where = f"{d:.2f} m away at {math.degrees(bearing):.0f} deg"
                 return _fail(f"the {e.sees} is {where}: not in view", "perception")
@@ -370,9 +375,7 @@ def evaluate(sc: Scenario, obs: Observed, places: Places) -> Verdict:
             obj = truth_end["objects"].get(object_key(e.within_reach))
             if obj is None:
                 return _fail(f"the world has no {e.within_reach}", "perception")
-            d = math.dist((r1["x"], r1["y"]), (obj["x"], obj["y"]))
-            bearing = math.remainder(math.atan2(obj["y"] - r1["y"], obj["x"] - r1["x"])
-                                     - r1["yaw"], 2 * math.pi)  # fmt: skip
+            d, bearing = _range_bearing(r1, obj)
             if d > REACH_M or abs(bearing) > math.radians(20):
                 where = f"{d:.2f} m away at {math.degrees(bearing):.0f} deg"
                 return _fail(f"the {e.within_reach} is {where}: out of reach", "control")
