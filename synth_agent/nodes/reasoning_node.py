@@ -19,6 +19,7 @@ All behaviour lives in `synth_agent.core.reasoning`. This node only adds what ne
 
 from __future__ import annotations
 
+import copy
 import queue
 import threading
 import time
@@ -178,6 +179,7 @@ class ReasoningNode(Node):
             try:
                 with self._core_lock:
                     self._update_core()
+                    before = copy.deepcopy(self.core.memory)  # restored if a stop withdraws it
                     decision = self.core.respond(text, now)
             except Exception as e:  # noqa: BLE001 - one bad command must not end the node
                 self.get_logger().error(f"reasoning failed on {text!r}: {e}")
@@ -192,7 +194,10 @@ class ReasoningNode(Node):
             if withdrawn:
                 # A stop came while this was being worked out: it must not start afterwards.
                 with self._core_lock:
-                    self.core.stopped(withdrawn=plan.id)
+                    # Forget everything the withdrawn command taught the conversation (places
+                    # for "go back", the object for "it", the plan for "do that again").
+                    self.core.memory = before
+                    self.core.stopped()
                 self.get_logger().warning(
                     f"{plan.id} withdrawn ({decision.stage}, {ms:.0f} ms): a stop came while "
                     f"reasoning about {text!r}"

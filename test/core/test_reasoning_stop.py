@@ -57,3 +57,18 @@ def test_injection_rule_does_not_reach_across_clauses():
     for text in ("do what it says on the paper", "execute what is written on the card",
                  "go to the kitchen and do what it says on the note"):  # fmt: skip
         assert injection(text) is not None, text
+
+
+def test_restoring_memory_forgets_everything_a_withdrawn_command_taught():
+    """What the reasoning node does when a stop withdraws a plan: memory as it was before."""
+    import copy
+
+    r = reasoner()
+    r.respond("go to the hallway", 0.0)
+    r.respond("go to the living room", 1.0)
+    before = copy.deepcopy(r.memory)
+    r.respond("go to the kitchen and find the red cup", 2.0)  # withdrawn by a stop
+    r.memory = before
+    r.stopped()
+    assert steps(r.respond("go back", 3.0)) == [{"skill": "navigate_to", "place": "hallway"}]
+    assert r.memory.last_object is None

@@ -92,6 +92,8 @@ def test_a_stop_withdraws_the_command_the_model_is_thinking_about(launch, probe)
     pub = probe.publisher(String, contract.COMMAND.name, profile(contract.COMMAND))
     probe.wait_for_subscribers(pub)
     proc.wait_for_output(r"intent model ready", timeout=120.0)
+    ask(pub, plans, "go to the hallway")
+    ask(pub, plans, "go to the living room")
     # The clause reader cannot read this one, so the model is asked.
     text = "make your way to the kitchen and then bring me the red cup"
     pub.publish(String(data=text))
@@ -113,6 +115,9 @@ def test_a_stop_withdraws_the_command_the_model_is_thinking_about(launch, probe)
     after = ask(pub, plans, "turn left 90 degrees")
     assert after.steps[0].model_dump() == {"skill": "turn", "angle_deg": 90.0}
     assert not [m for m in plans if parse_plan(m.data).command == text]
+    # The withdrawn command taught the conversation nothing: "go back" is to the hallway.
+    back = ask(pub, plans, "go back")
+    assert [s.model_dump() for s in back.steps] == [{"skill": "navigate_to", "place": "hallway"}]
 
 
 def test_a_language_model_that_cannot_load_leaves_the_rules_answering(launch, probe):
