@@ -401,7 +401,9 @@ APPROACH_SIDES = 36  # candidate directions around the object, every 10 degrees
 STANDOFF_STEP_M = 0.02
 STANDOFF_SEARCH_M = 1.0  # beyond this from the object a side counts as blocked
 ARRIVAL_M = 0.5  # the straight run in front of a stand-off point that must be clear too
-REACH_SLACK_M = 0.05  # an approach ending further than max stand-off + this is out of reach
+# The gripper reaches 0.51 m from the robot's centre (motor.py, approach_max_standoff_m): an
+# approach that ends further than approach_max_standoff_m + this from the object is out of reach.
+REACH_SLACK_M = 0.03
 
 
 def _capsule_clear(points: np.ndarray, start: np.ndarray, u: np.ndarray, radius: float) -> bool:
@@ -570,12 +572,13 @@ class Approach(Skill):
         cmd, state = self.seeker.step(obs, now)
         gap = math.dist((obs.x, obs.y), o)
         if state.status == "succeeded" and gap > c.approach_max_standoff_m + REACH_SLACK_M:
-            # Arrived as close as the furniture allows, but not within the gripper's reach: a
-            # pick from here would close on nothing. Say so instead of claiming success.
+            # Arrived as close as the way in allows (furniture, the object moved), but not
+            # within the gripper's reach: a pick from here would close on nothing.
+            reach = c.approach_max_standoff_m + REACH_SLACK_M
             return self._halt(), SkillState(
                 "failed",
                 f"could not get within reach of the {self.query}: stopped {gap:.2f} m from it "
-                f"(reach {c.approach_max_standoff_m:.2f} m), furniture in the way",
+                f"(reach {reach:.2f} m)",
                 say=f"I can't get close enough to the {self.query}.",
             )
         return cmd, state

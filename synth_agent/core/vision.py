@@ -494,7 +494,10 @@ def _trial_run(model_path: str, input_size: int) -> None:
             f"{TRIAL_TIMEOUT_S:.0f} s"
         ) from None
     if run.returncode < 0:
-        name = signal.Signals(-run.returncode).name
+        try:
+            name = signal.Signals(-run.returncode).name
+        except ValueError:  # a signal Python has no name for (a real-time one)
+            name = f"signal {-run.returncode}"
         raise DetectorLoadError(
             f"the ONNX model {model_path!r} crashes OpenCV's DNN module ({name} on a trial "
             "forward pass): export it with another opset or simplify the graph"

@@ -65,6 +65,7 @@ from synth_agent.nodes.params import declare_config
 from synth_agent.nodes.qos import profile
 from synth_agent.nodes.spin import spin_node
 
+JOINT_STATES_BEFORE_WARNING = 50  # joint_states messages without the gripper before a warning
 ODOM_JUMP_M = 0.5  # odometry moving further than this between two messages has restarted
 SERVER_WAIT_S = 5.0  # wall seconds a goal waits for Nav2's action server to be discovered
 
@@ -184,6 +185,7 @@ class MotorControlNode(Node):
         self._lock = threading.Lock()
         self._obs = Observation()
         self._odom_seen = False
+        self._without_gripper = 0  # joint_states messages that lacked the gripper joint
         self._odom = (0.0, 0.0, 0.0)
         self._odom_history = OdomHistory()
         self._scene_odom = None
@@ -353,7 +355,16 @@ class MotorControlNode(Node):
         try:
             i = list(msg.name).index(self.cfg.gripper_joint)
         except ValueError:
-            return  # another publisher's joints (wheels, an arm)
+            # Another publisher's joints (wheels, an arm) - or a gripper named otherwise: say so
+            # once, or every grasp would quietly fall back to the scene alone.
+            self._without_gripper += 1
+            if self._without_gripper == JOINT_STATES_BEFORE_WARNING and self._obs.gripper is None:
+                self.get_logger().warning(
+                    f"{contract.JOINT_STATES.name} has no joint {self.cfg.gripper_joint!r} (it "
+                    f"has {', '.join(msg.name) or 'none'}): picks and places are judged on the "
+                    "scene alone until it comes; set gripper_joint to the gripper's joint name"
+                )
+            return
         if i >= len(msg.position) or not math.isfinite(msg.position[i]):
             self.get_logger().warning(
                 f"{self.cfg.gripper_joint} in {contract.JOINT_STATES.name} has no usable position",

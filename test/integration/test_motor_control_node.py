@@ -201,3 +201,25 @@ def test_pick_and_place_confirmed_by_the_gripper_joint_without_ground_truth(laun
     assert step_detail("put-down") == [
         "released: fingers at 0.00 of their travel; the red cup is seen where it was put"
     ]
+
+
+def test_joint_states_without_the_configured_gripper_joint_are_reported(launch, probe):
+    # A robot whose gripper joint is named otherwise: every grasp would quietly be judged on
+    # the scene alone; motor_control says so once.
+    motor = launch(["motor_control", "--ros-args", "-p", "localization:=false",
+                    "-p", "gripper_joint:=claw_joint"])  # fmt: skip
+    motor.wait_for_output("grasps confirmed by the gripper joint 'claw_joint'", timeout=30)
+    joints = probe.publisher(JointState, contract.JOINT_STATES.name, profile(contract.JOINT_STATES))
+    probe.wait_for_subscribers(joints)
+
+    def publish() -> None:
+        msg = JointState(name=["left_wheel_joint", "right_wheel_joint", "gripper_joint"])
+        msg.position = [0.0, 0.0, 0.0]
+        joints.publish(msg)
+
+    with probe._lock:
+        probe.node.create_timer(0.02, publish)
+    motor.wait_for_output(
+        r"has no joint 'claw_joint' \(it has left_wheel_joint, right_wheel_joint, gripper_joint\)",
+        timeout=30,
+    )
