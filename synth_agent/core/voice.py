@@ -105,7 +105,9 @@ class VoiceConfig:
     # A second, larger CTranslate2 Whisper folder ('' = off), asked only when what `model`
     # heard is not a command the robot can read (`readable_command`): a stop or a command it
     # reads is acted on at once, as without it. Its transcript then replaces the first
-    # (`CascadeTranscriber`). A multilingual model needs `language` set.
+    # (`CascadeTranscriber`). A multilingual model needs `language` set. Cost: while it re-hears
+    # (1-2 s for Whisper base on 2 cores) the one recognition worker is busy, so a "stop"
+    # spoken right after unreadable speech waits for it.
     fallback_model: str = ""
     compute_type: str = "int8"
     cpu_threads: int = 2
