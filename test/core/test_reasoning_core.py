@@ -347,3 +347,46 @@ def test_go_back_to_where_you_found_the_cup_uses_the_scene_memory():
     d = r.respond("go back to where you found the cup", 1.0)
     assert steps(d) == [{"skill": "navigate_to", "place": "kitchen"}]
     assert "where I saw the cup" in d.plan.say
+
+
+# --- "it" with a particle -----------------------------------------------------------------------
+@pytest.mark.parametrize("with_classifier", [False, True])
+@pytest.mark.parametrize(
+    ("follow_up", "want"),
+    [("pick it up", ["find", "pick"]),
+     ("pick that up", ["find", "pick"]),
+     ("pick it up please", ["find", "pick"]),
+     ("bring it over", ["find", "pick", "navigate_to", "place"]),
+     ("bring it back", ["find", "pick", "navigate_to", "place"])],
+)  # fmt: skip
+def test_it_with_a_particle_is_the_object_before(follow_up, want, with_classifier):
+    # Before: "pick it up" asked what "it up" looks like.
+    classifier = None
+    if with_classifier:
+        from synth_agent.core.reasoning.evaluate import load_classifier
+
+        classifier = load_classifier(ReasoningConfig())
+    r = Reasoner(ReasoningConfig(), PLACES, classifier=classifier)
+    r.respond("find the blue ball", 0.0)
+    d = r.respond(follow_up, 1.0)
+    assert d.plan.type == "plan", d.plan.say
+    assert [s["skill"] for s in steps(d)] == want
+    assert all(s.get("object", "blue ball") == "blue ball" for s in steps(d))
+
+
+@pytest.mark.parametrize("text", ["take it back", "put it back", "return it"])
+def test_taking_it_back_names_it_and_asks_where(text):
+    r = reasoner()
+    r.respond("find the blue ball", 0.0)
+    d = r.respond(text, 1.0)
+    assert d.plan.type == "clarify" and "the blue ball back" in d.plan.say and not d.plan.steps
+
+
+def test_it_with_a_particle_and_nothing_before_is_asked_about():
+    d = reasoner().respond("pick it up", 0.0)
+    assert d.plan.type == "clarify" and "it up" not in d.plan.say
+
+
+def test_come_back_is_not_a_reverse_drive():
+    assert parse_motion("come back") is None
+    assert parse_motion("come back 1 m").value == -1.0

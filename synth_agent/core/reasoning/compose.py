@@ -9,11 +9,12 @@ with what the earlier clauses established ("it" is the object just found, "them"
 met). Reading is all-or-nothing: one clause that fits no pattern and the whole command goes back
 to the skeletons, so this can only add structure, never guess it.
 
-Only acts the skill registry can carry out exist here: go, find, approach (find, then go up to
-it), meet, greet (a `say`), pick, give (to the operator, a person or a place: "move the box to
-the bedroom" is fetch, carry, put down), put, follow, guide, answer (ask for the question) and
-report (go, look, come back, tell; a report meant for someone else comes to the operator
-instead, saying so). Guiding ("guide",
+Only acts the skill registry can carry out exist here: go, return (back to the operator: "come
+back", "come here", "return to me"), find, approach (find, then go up to it), meet, greet (a
+`say`), pick, give (to the operator, a person or a place: "move the box to the bedroom" is
+fetch, carry, put down), put, follow, guide, answer (ask for the question) and report (go, look,
+come back, tell; a report meant for someone else comes to the operator instead, saying so).
+Guiding ("guide",
 "escort", "lead", "accompany", "show ... the way to", and "take"/"bring" with a person, a name or
 "him"/"her"/"them" before "to") becomes the `guide` skill after finding the person where the
 command says they are ("from the sofa", "at the door", or a later "you can find her at the
@@ -51,7 +52,8 @@ class Act:
     `where` a place phrase, `to` where a carried object goes ("operator", a place or a person),
     `to_where` where that person is."""
 
-    # go | find | approach | meet | greet | pick | give | put | follow | guide | answer | report
+    # go | return | find | approach | meet | greet | pick | give | put | follow | guide |
+    # answer | report
     kind: str
     what: str | None = None
     where: str | None = None
@@ -130,6 +132,21 @@ _RELAY = re.compile(
 )
 
 
+# "come back", "come here", "return to me": the trip back to the operator. "Come" points at the
+# speaker, so it needs no place; "go back" / "head back" alone are left to the trip memory
+# ("go back there"), they name no one to go back to.
+_RETURN = re.compile(
+    r"^(?:come (?:back(?: over)?|over)(?: here| to me| to us)?|"
+    r"come (?:over )?(?:here|to me|to us)|return(?: back)?(?: here| to me| to us)?|"
+    r"(?:go|get|head|walk|hurry) back (?:here|to me|to us))$"
+)
+
+
+def is_return(clause: str) -> bool:
+    """Whether a clause asks only to come back to the operator ("then come back to me")."""
+    return bool(_RETURN.match(strip_lead(normalize(clause))))
+
+
 def strip_lead(clause: str) -> str:
     """A clause without its leading fillers ("please", "robot", "then", "can you", ...) and a
     closing "please"."""
@@ -142,6 +159,8 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
     c = strip_lead(clause)
     if not c:
         return None
+    if _RETURN.match(c):
+        return Act("return", where="operator")
     m = _REPORT.match(c)
     if m:
         return _report(m.group("q"))

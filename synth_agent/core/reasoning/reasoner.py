@@ -16,9 +16,12 @@ Stages, in order, each able to answer on its own:
    is used when it carries out the classifier's intent. Lexical anchors settle the intent where
    the words are unambiguous: "take the cup to the bedroom" carries it there (fetch, go, put
    down: a `bring` to a place, see `carries_out`), "go to the kitchen and approach the cup"
-   ends in going up to a known object (`find`). A clause that a plan leaves out is never left
-   out silently: the plan's `say` names it (`Reasoner._left_out`);
-7. validation against the world: unknown place or object -> `clarify` with a question; a
+   ends in going up to a known object (`find`). A trip back to the operator at the end ("...
+   and come back") is planned but is not the goal (`goal_steps`). A clause that a plan leaves
+   out is never left out silently: the plan's `say` names it (`Reasoner._left_out`), and when
+   it holds the goal or a carry nothing moves: the robot asks instead (`_holds_goal`);
+7. validation against the world: unknown place or object (also where an object is said to be:
+   "from the garage"; furniture is where to look) -> `clarify` with a question; a
    classifier guess without the words to back it -> `clarify`, never a motion;
 8. with `generator: lm`, a multi-clause or low-confidence command that the clause reading of
    step 6 could not plan gets a schema-constrained plan from the language model
@@ -34,8 +37,8 @@ Time is an argument (`now`, seconds) and ids come from a counter, so tests are e
 from __future__ import annotations
 
 import re
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from synth_agent.core.places import Places, normalize_name
@@ -66,6 +69,23 @@ _PLACE_ALIASES = {
 }  # fmt: skip
 
 
+# A pronoun and a verb particle, as slot filling reads "pick it up" ("it up"): still "it".
+_PRONOUN_PARTICLE = re.compile(
+    r"(?:it|that|this|them|that one|this one)(?: (?:up|down|over|back|here|there|along|away|"
+    r"out|off|again|too))+"
+)
+_PRONOUN_BEFORE_PARTICLE = re.compile(
+    r"\b(?:it|that|this|them) (?:up|down|over|back|along|away|out|off)\b"
+)
+# Furniture and fittings: where an object stands, not a place of the map; `find` looks there.
+_FURNITURE = re.compile(
+    r"\b(?:table|desk|shelf|shelves|bookshelf|bookcase|counter|countertop|worktop|cabinet|"
+    r"cupboard|drawer|dresser|wardrobe|sideboard|sofa|couch|armchair|chair|stool|bench|bed|"
+    r"nightstand|sink|fridge|refrigerator|freezer|oven|stove|microwave|dishwasher|tv|"
+    r"television|floor|window|windowsill|door|basket|bin|tray|rack|stand|cart|trolley|bag)s?\b"
+)
+
+
 class IntentPredictor(Protocol):
     def predict(self, text: str) -> tuple[str, float]: ...
 
@@ -77,7 +97,7 @@ _CLAUSE_SKILLS: dict[str, tuple[str, ...]] = {
     "go": ("navigate_to",), "find": ("find",), "meet": ("find",),
     "approach": ("approach",), "greet": ("say",), "answer": ("say",),
     "pick": ("pick",), "give": ("place",), "put": ("place",), "follow": ("follow",),
-    "guide": ("guide",), "report": ("describe",),
+    "guide": ("guide",), "report": ("describe",), "return": ("navigate_to",),
 }  # fmt: skip
 # Clauses the clause reader leaves to the skeletons ("follow the person", "look around"), by
 # their first words: the steps that carry them out.
@@ -115,9 +135,21 @@ class Memory:
     pending_since: float = 0.0
 
 
+def goal_steps(steps: list) -> list:
+    """The steps up to the goal: a trip back to the operator at the end ("take the cup to the
+    bedroom and come back") is the way home after the goal, not the goal."""
+    end = len(steps)
+    while end > 1 and steps[end - 1].skill == "navigate_to" and steps[end - 1].place == "operator":
+        end -= 1
+    if end == len(steps) or steps[end - 1].skill == "navigate_to":
+        return steps  # "go to the kitchen and come here" (or only trips): still a trip
+    return steps[:end]
+
+
 def plan_intent(plan: Plan) -> str:
-    """The intent a plan carries out: that of its last action step (see eval/README.md)."""
-    steps = plan.steps
+    """The intent a plan carries out: that of its last action step (see eval/README.md), a
+    trip back to the operator after it aside (`goal_steps`)."""
+    steps = goal_steps(plan.steps)
     if not steps:
         return "other"
     last = steps[-1].skill
@@ -148,8 +180,9 @@ def plan_intent(plan: Plan) -> str:
 
 def carries_to_place(plan: Plan) -> bool:
     """True when the plan ends by carrying something to a place: a pick (or an object already
-    in hand), a trip to a place other than the operator, then `place`."""
-    steps = plan.steps
+    in hand), a trip to a place other than the operator, then `place` (and perhaps a trip back
+    to the operator, `goal_steps`)."""
+    steps = goal_steps(plan.steps)
     return (
         len(steps) >= 2
         and steps[-1].skill == "place"
@@ -268,8 +301,14 @@ class Reasoner:
     ) -> Decision:
         if kind == "plan" and steps:
             left = self._left_out(text, steps)
-            if left:  # never silently: the operator hears what the plan does not do
-                quoted = ", ".join(f"“{_short(c, 40)}”" for c in left)
+            quoted = ", ".join(f"“{_short(c, 40)}”" for c in left)
+            if left and self._holds_goal(text, left):
+                # Doing the rest without the main action ("come back" without the carry before
+                # it) is not what was asked: nothing moves, the operator is asked instead.
+                kind, steps = "clarify", None
+                say = (f"I couldn't fit {quoted} into a plan, so I haven't started anything. "
+                       "Could you say it another way, or one step at a time?")  # fmt: skip
+            elif left:  # never silently: the operator hears what the plan does not do
                 say = f"I couldn't fit {quoted} into the plan, so I'll leave that out. {say}"
         plan = self._make(text, kind, say, steps)
         if kind == "plan":
@@ -281,23 +320,27 @@ class Reasoner:
         """The clauses of a multi-clause command that no step of the plan carries out. Each
         clause that the clause reader, `parse_motion` or `_CLAUSE_VERBS` understands needs one
         step of its skill (`_CLAUSE_SKILLS`); other clauses are not judged here (verbs without
-        a skill are `skipped_verbs`' to name)."""
+        a skill are `skipped_verbs`' to name). A clause that names its place or object takes
+        the step with that name ("go to the kitchen and go to the bedroom" planned as
+        [navigate_to bedroom] leaves out the kitchen); the others take steps of their skill,
+        the last clauses first (a plan is built for the goal)."""
         parts = clauses(text)
         if len(parts) < 2 or any(s["skill"] == "stop" for s in steps):
             return []
-        have = Counter(s["skill"] for s in steps)
         person = False
-        left = []
+        needs: list[tuple[str, tuple[str, ...], str | None]] = []
         for clause in parts:
             if out_of_skill(clause):
                 continue  # a verb without a skill: `skipped_verbs` names it
             act = compose.read_clause(clause, guide=person)
             motion = parse_motion(clause, self.cfg.default_drive_m)
+            name = None
             if act is not None:
                 person = person or act.person
                 need = _CLAUSE_SKILLS[act.kind]
                 if act.kind == "approach" and self._known_place(act.what):
                     need = ("navigate_to",)  # "go up to the kitchen": a place name wins
+                name = self._clause_name(act, need)
             elif motion is not None:
                 need = (motion.skill,)
             else:
@@ -305,12 +348,44 @@ class Reasoner:
                 need = next((skills for rx, skills in _CLAUSE_VERBS if rx.match(bare)), ())
             if not need or (need == ("pick",) and self.memory.held is not None):
                 continue  # nothing to judge; or the object is already in hand
-            skill = next((k for k in need if have[k] > 0), None)
-            if skill is None:
-                left.append(clause)
-            else:
-                have[skill] -= 1
-        return left
+            needs.append((clause, need, name))
+        free = list(steps)
+        done: set[int] = set()
+        for i, (_, need, name) in enumerate(needs):  # by name first
+            step = next((s for s in free if name and s["skill"] in need and name in (
+                s.get("place"), s.get("object"))), None)  # fmt: skip
+            if step is not None:
+                free.remove(step)
+                done.add(i)
+        for i, (_, need, _) in reversed(list(enumerate(needs))):
+            step = next((s for s in free if s["skill"] in need), None)
+            if i not in done and step is not None:
+                free.remove(step)
+                done.add(i)
+        return [clause for i, (clause, _, _) in enumerate(needs) if i not in done]
+
+    def _clause_name(self, act: compose.Act, need: tuple[str, ...]) -> str | None:
+        """The place or object name a step carrying out `act` has, when the clause names one."""
+        if need == ("navigate_to",):
+            if act.kind == "return":
+                return "operator"
+            return self.resolve_place(compose.np(act.where or act.what) or act.where or act.what)
+        if act.kind in ("find", "pick", "approach") and act.what and not act.person:
+            return self._known_object(act.what) or _short(normalize(act.what), 60)
+        return None
+
+    @staticmethod
+    def _holds_goal(text: str, left: list[str]) -> bool:
+        """Whether the clauses left out hold the command's main action: its goal (the last
+        clause, a trip back to the operator aside) or a carry anywhere (a cup left standing
+        while the robot goes on). Then the rest of the plan is not what was asked."""
+        parts = clauses(text)
+        goal = next((c for c in reversed(parts) if not compose.is_return(c)), None)
+        for clause in left:
+            act = compose.read_clause(clause)
+            if clause == goal or (act is not None and act.kind in ("give", "put")):
+                return True
+        return False
 
     def _remember(self, plan: Plan) -> None:
         self.memory.plans.append(plan)
@@ -601,8 +676,13 @@ class Reasoner:
             steps = [s.model_dump(exclude_none=True) for s in last.steps]
             return self._decide(text, "plan", "Doing that again.", plan_intent(last),
                                 "memory", steps)  # fmt: skip
-        if re.search(r"\b(?:go|come|head|return) back(?: there| to where you were)?\b", norm) and (
-            not re.search(r"\bback to (?:the )?\w", norm) or re.search(r"\bthere\b", norm)
+        back = re.compile(r"\b(?:go|come|head|return) back(?: there| to where you were)?\b")
+        if (
+            back.search(norm)
+            and (not re.search(r"\bback to (?:the )?\w", norm) or re.search(r"\bthere\b", norm))
+            # "take the cup to the bedroom and then come back": a return after other work is
+            # planned with it (`_compose`), not a trip to the place before
+            and not any(self._acts(c) for c in clauses(norm) if not back.search(c))
         ):
             if len(m.places) < 2 and not (m.places and "there" in norm):
                 return self._decide(text, "clarify", "Back where? I haven't been anywhere yet.",
@@ -618,6 +698,21 @@ class Reasoner:
         )
         if found:
             return self._where_seen(text, found.group("what"))
+        back = re.fullmatch(
+            r"(?:please )?(?:(?P<verb>take|put|carry) (?:it|that|this|them) back|"
+            r"return (?:it|that|this|them)(?: back)?)(?: please)?",
+            norm,
+        )
+        if back:
+            # "take it back": back where it came from, which the robot does not keep; it names
+            # what "it" is and asks where (never a guess)
+            what = m.held or m.last_object
+            intent = "place" if back.group("verb") == "put" else "bring"
+            if what is None:
+                return self._decide(text, "clarify", "Which object do you mean, and where should "
+                                    "it go back to?", intent, "memory")  # fmt: skip
+            return self._decide(text, "clarify", f"Where should I take the {what} back to?",
+                                intent, "memory")  # fmt: skip
         if re.fullmatch(r"(?:please )?(?:put|set|place|drop|leave) (?:it|that|this|them) "
                         r"(?:down|here|there)(?: please)?", norm):  # fmt: skip
             if m.held is None and m.last_object is None:
@@ -701,8 +796,19 @@ class Reasoner:
                             steps)  # fmt: skip
 
     def _classify(self, text: str, norm: str) -> tuple[str, float]:
-        """The intent, from lexical anchors that are unambiguous, else the classifier."""
-        last = clauses(text)[-1] if clauses(text) else norm
+        """The intent, from lexical anchors that are unambiguous, else the classifier. A trip
+        back to the operator at the end ("... and come back") is not the goal: the anchors read
+        the clause before it."""
+        parts = clauses(text)
+        goal = list(parts)
+        while len(goal) > 1 and compose.is_return(goal[-1]):
+            goal.pop()
+        returning = len(goal) < len(parts)
+        last = goal[-1] if goal else norm
+        if parts and all(compose.is_return(c) for c in parts):
+            return "navigate", 1.0  # "come here", "return to me": to the operator
+        if re.match(r"^(?:please )?(?:pick|lift) (?:it|that|this|them|one) up\b", last):
+            return "pick", 1.0  # "pick that up": the pronoun leaves a classifier little to go on
         if re.match(r"^(?:please )?(?:put|place|drop|leave|release|set down|lay)\b", last):
             return "place", 1.0
         if re.match(r"^(?:please )?(?:follow|come with|go after|track)\b", last):
@@ -710,6 +816,8 @@ class Reasoner:
         if re.search(r"\b(?:give|hand|pass) me\b", norm):
             return "bring", 1.0
         acts = compose.read(text)
+        while acts and len(acts) > 1 and acts[-1].kind == "return":
+            acts.pop()
         act = acts[-1] if acts else compose.read_clause(last, guide=False)
         if act is not None and act.kind == "guide":
             return "guide", 1.0
@@ -721,6 +829,10 @@ class Reasoner:
                 return "find", 1.0
         if act is not None and act.kind == "give" and not act.to_person:
             return "bring", 1.0  # "take the cup to the bedroom": carrying it there
+        if returning and act is not None and act.kind in ("go", "find", "pick"):
+            # "find the cup and return to me": the words say what to do before coming back
+            # (a classifier hears "return ... me" as a hand-over)
+            return {"go": "navigate", "find": "find", "pick": "pick"}[act.kind], 1.0
         if self.classifier is not None:
             return self.classifier.predict(text)
         return keyword_intent(norm), 0.5
@@ -728,6 +840,11 @@ class Reasoner:
     def _understand(self, text: str, norm: str, now: float) -> Decision:
         intent, conf = self._classify(text, norm)
         slots = extract(text)
+        if (slots.object is not None and _PRONOUN_PARTICLE.fullmatch(slots.object)) or (
+            slots.object is None and _PRONOUN_BEFORE_PARTICLE.search(norm)
+        ):
+            # "pick it up", "bring it over", "pick that up": still the earlier object
+            slots = replace(slots, object=None, pronoun=True)
         if conf < self.cfg.min_intent_confidence:
             return self._decide(text, "clarify",
                                 "I'm not sure what you want me to do. " + capabilities(),
@@ -935,6 +1052,9 @@ class Reasoner:
                     # about, never dropped
                     return self._place_or_question(compose.np(act.where) or act.where)[1]
                 found = None
+            elif k == "return":  # "... and come back": to the operator
+                go("operator")
+                found = None
             elif k in ("find", "meet", "greet", "answer"):
                 if not go(act.where):
                     return None
@@ -1117,7 +1237,9 @@ class Reasoner:
 
     def _plan_navigate(self, slots: Slots, norm: str, now: float):
         phrase = slots.destination or slots.source
-        if phrase is None and re.search(r"\b(?:come here|come to me|come back)\b", norm):
+        if phrase is None and (
+            re.search(r"\b(?:come here|come to me|come back)\b", norm) or compose.is_return(norm)
+        ):
             phrase = "operator"
         if phrase is None:
             return "Where should I go?"
@@ -1131,6 +1253,16 @@ class Reasoner:
         if q or place is None or place == "operator":
             return [], q if place != "operator" else None
         return [{"skill": "navigate_to", "place": place}], None
+
+    def _object_lead(self, phrase: str | None) -> tuple[list[dict], str | None]:
+        """The trip to where an object is said to be ("from the living room"), or the question
+        when the world lacks that place: dropping it would fetch the object from anywhere
+        ("from the garage" is not "from the kitchen"). Furniture ("from the table", "on the
+        shelf") is where `find` looks, not a place to ask about."""
+        lead, q = self._lead(phrase)
+        if q and phrase and (_FURNITURE.search(normalize(phrase)) or self._known_object(phrase)):
+            return [], None
+        return lead, q
 
     def _where_object_is(self, slots: Slots) -> str | None:
         return slots.source or (slots.destination if slots.destination != "operator" else None)
@@ -1147,18 +1279,18 @@ class Reasoner:
         obj, q = self._object(slots, now)
         if q:
             return q
-        lead, q = self._lead(self._where_object_is(slots))
-        if q and not self.cfg.open_world:
-            lead = []  # a furniture phrase ("on the table") is where to look, not a place
+        lead, q = self._object_lead(self._where_object_is(slots))
+        if q:
+            return q
         return lead + [{"skill": "find", "object": obj}], f"Looking for the {obj}."
 
     def _plan_pick(self, slots: Slots, norm: str, now: float):
         obj, q = self._object(slots, now)
         if q:
             return q
-        lead, q = self._lead(self._where_object_is(slots))
+        lead, q = self._object_lead(self._where_object_is(slots))
         if q:
-            lead = []
+            return q
         steps = lead + [{"skill": "find", "object": obj}, {"skill": "pick", "object": obj}]
         return steps, f"Picking up the {obj}."
 
@@ -1172,9 +1304,11 @@ class Reasoner:
             return q
         steps: list[dict] = []
         if self.memory.held != obj:
-            lead, q = self._lead(slots.source or (
+            lead, q = self._object_lead(slots.source or (
                 slots.destination if slots.recipient is not None else None))  # fmt: skip
-            steps = (lead if not q else []) + [
+            if q:
+                return q  # "bring me the cup from the garage": never from somewhere else
+            steps = lead + [
                 {"skill": "find", "object": obj},
                 {"skill": "pick", "object": obj},
             ]
@@ -1199,8 +1333,10 @@ class Reasoner:
             return q or "Where should I take it?"
         steps: list[dict] = []
         if self.memory.held != obj:
-            lead, q = self._lead(compose.np(act.where) or slots.source)
-            steps = (lead if not q else []) + [
+            lead, q = self._object_lead(compose.np(act.where) or slots.source)
+            if q:
+                return q
+            steps = lead + [
                 {"skill": "find", "object": obj},
                 {"skill": "pick", "object": obj},
             ]
@@ -1220,8 +1356,10 @@ class Reasoner:
                 return q
         steps: list[dict] = []
         if obj is not None and self.memory.held != obj:
-            lead, q = self._lead(slots.source)
-            steps = (lead if not q else []) + [
+            lead, q = self._object_lead(slots.source)
+            if q:
+                return q
+            steps = lead + [
                 {"skill": "find", "object": obj},
                 {"skill": "pick", "object": obj},
             ]
@@ -1296,7 +1434,7 @@ class Reasoner:
 def _describe_step(s) -> str:
     k = s.skill
     if k == "navigate_to":
-        return f"go to {_the(s.place)}"
+        return "come back to you" if s.place == "operator" else f"go to {_the(s.place)}"
     if k in ("find", "pick", "approach"):
         return f"{k} the {s.object}"
     if k == "follow":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from synth_agent.core.reasoning.compose import is_return
 from synth_agent.core.reasoning.text import clauses, normalize, parse_number
 
 _FILLER = {
@@ -163,6 +164,8 @@ def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
         )
         if dist is None and _PLACE_WORDS.search(rest):
             return None  # "go back to the kitchen" is a navigation, not a drive
+        if dist is None and toks[0] == "come":
+            return None  # "come back": "come" points at the speaker, a return, not a reverse
         if dist is None:
             dist = default_drive_m
             explicit = False
@@ -217,8 +220,11 @@ _CAPABILITIES = (
 
 
 def out_of_skill(text: str) -> str | None:
-    """The reason a command's goal (its last clause) needs a skill the robot lacks, or None."""
+    """The reason a command's goal (its last clause, a trip back to the operator after it
+    aside: "open the door and come back") needs a skill the robot lacks, or None."""
     parts = clauses(text)
+    while len(parts) > 1 and is_return(parts[-1]):
+        parts.pop()
     m = _OUT_OF_SKILL.match(parts[-1]) if parts else None
     if m:
         verb = m.group("verb").split()[0]
