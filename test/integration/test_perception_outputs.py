@@ -147,11 +147,13 @@ def test_get_scene_markers_and_annotated_image(launch, probe):
     time.sleep(1.1)  # the next diagnostics counts every frame processed in the window
     window = time.monotonic() - t0
     rate, processed_hz = (len(annotated) - n0) / window, (processed() - p0) / window
-    expected = min(ANNOTATED_HZ, processed_hz)
     why = f"{rate:.2f} Hz annotated, {processed_hz:.2f} Hz processed"
-    # Throttling at a frame boundary (0.5 s + up to a frame period) and a lost best-effort
-    # image can cost a little; more than the configured rate is never right.
-    assert 0.6 * expected <= rate <= ANNOTATED_HZ * 1.05, why
+    # An image goes out on the first processed frame at least 1/annotated_rate_hz after the
+    # last: the period is that plus up to a frame period (two, with jittery frame times and a
+    # lost best-effort image), so at 3 Hz processed the rate is ~1.0-1.6 Hz, not 2. More than
+    # the configured rate is never right.
+    slowest = 1.0 / (1.0 / ANNOTATED_HZ + 2.0 / max(processed_hz, 1e-3))
+    assert slowest <= rate <= ANNOTATED_HZ * 1.05, why
     assert processed_hz >= 1.0, "the node processes almost nothing: " + why
     msg = annotated[-1]
     assert (msg.width, msg.height, msg.encoding) == (K.width, K.height, "bgr8")
