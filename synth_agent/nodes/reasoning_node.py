@@ -19,7 +19,6 @@ All behaviour lives in `synth_agent.core.reasoning`. This node only adds what ne
 
 from __future__ import annotations
 
-import copy
 import queue
 import threading
 import time
@@ -162,7 +161,7 @@ class ReasoningNode(Node):
             status = parse_status(msg.data)
         except SchemaError:
             return
-        if status.state == "succeeded" and status.step is not None:  # all the core looks at
+        if self.core.tells_what_is_held(status):  # the rest the core ignores
             self._statuses.append(status)
 
     # --- the worker ------------------------------------------------------------------------
@@ -179,7 +178,7 @@ class ReasoningNode(Node):
             try:
                 with self._core_lock:
                     self._update_core()
-                    before = copy.deepcopy(self.core.memory)  # restored if a stop withdraws it
+                    before = self.core.checkpoint()  # returned to if a stop withdraws it
                     decision = self.core.respond(text, now)
             except Exception as e:  # noqa: BLE001 - one bad command must not end the node
                 self.get_logger().error(f"reasoning failed on {text!r}: {e}")
@@ -194,10 +193,7 @@ class ReasoningNode(Node):
             if withdrawn:
                 # A stop came while this was being worked out: it must not start afterwards.
                 with self._core_lock:
-                    # Forget everything the withdrawn command taught the conversation (places
-                    # for "go back", the object for "it", the plan for "do that again").
-                    self.core.memory = before
-                    self.core.stopped()
+                    self.core.stopped(before)  # it taught the conversation nothing
                 self.get_logger().warning(
                     f"{plan.id} withdrawn ({decision.stage}, {ms:.0f} ms): a stop came while "
                     f"reasoning about {text!r}"

@@ -20,8 +20,9 @@ def steps(d) -> list[dict]:
 def test_a_withdrawn_plan_is_not_what_do_that_again_repeats():
     r = reasoner()
     r.respond("go to the bedroom", 0.0)
-    withdrawn = r.respond("turn left 90 degrees", 1.0)
-    r.stopped(withdrawn=withdrawn.plan.id)
+    before = r.checkpoint()
+    r.respond("turn left 90 degrees", 1.0)  # withdrawn by a stop
+    r.stopped(before)
     assert steps(r.respond("do that again", 2.0)) == [{"skill": "navigate_to", "place": "bedroom"}]
 
 
@@ -61,14 +62,11 @@ def test_injection_rule_does_not_reach_across_clauses():
 
 def test_restoring_memory_forgets_everything_a_withdrawn_command_taught():
     """What the reasoning node does when a stop withdraws a plan: memory as it was before."""
-    import copy
-
     r = reasoner()
     r.respond("go to the hallway", 0.0)
     r.respond("go to the living room", 1.0)
-    before = copy.deepcopy(r.memory)
+    before = r.checkpoint()
     r.respond("go to the kitchen and find the red cup", 2.0)  # withdrawn by a stop
-    r.memory = before
-    r.stopped()
+    r.stopped(before)
     assert steps(r.respond("go back", 3.0)) == [{"skill": "navigate_to", "place": "hallway"}]
     assert r.memory.last_object is None

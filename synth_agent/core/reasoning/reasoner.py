@@ -36,6 +36,7 @@ Time is an argument (`now`, seconds) and ids come from a counter, so tests are e
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -261,22 +262,30 @@ class Reasoner:
         )
 
     # --- inputs besides commands -------------------------------------------------------
-    def stopped(self, withdrawn: str = "") -> None:
-        """The operator said stop: nothing waiting for a "yes" may run after it, and the plan
-        `withdrawn` (one worked out while the stop came, never published) is forgotten, so
-        "do that again" cannot bring it back."""
+    def checkpoint(self) -> Memory:
+        """A copy of the conversation memory, for `stopped` to return to."""
+        return copy.deepcopy(self.memory)
+
+    def stopped(self, before: Memory | None = None) -> None:
+        """The operator said stop: nothing waiting for a "yes" may run after it. `before` (a
+        `checkpoint()` taken before a command that the stop withdrew, its plan never published)
+        restores the memory as it was, so nothing that command taught outlives it: places for
+        "go back", the object for "it", the plan for "do that again"."""
+        if before is not None:
+            self.memory = before
         self.memory.pending = None
-        if withdrawn:
-            kept = [p for p in self.memory.plans if p.id != withdrawn]
-            self.memory.plans.clear()
-            self.memory.plans.extend(kept)
 
     def observe_scene(self, scene: Scene) -> None:
         self.scene = scene
 
+    @staticmethod
+    def tells_what_is_held(status: Status) -> bool:
+        """Whether `status` is one `observe_status` learns from: a step that succeeded."""
+        return status.state == "succeeded" and status.step is not None
+
     def observe_status(self, status: Status) -> None:
         """Keep the held object up to date from motor control's progress."""
-        if status.state != "succeeded" or status.step is None:
+        if not self.tells_what_is_held(status):
             return
         for plan in reversed(self.memory.plans):
             if plan.id == status.plan_id and status.step < len(plan.steps):
