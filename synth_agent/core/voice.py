@@ -854,16 +854,6 @@ class Transcriber:
             conf = 0.0  # cut short: a loop, not a command
         return text, conf, no_speech
 
-    def hypotheses(
-        self, x: np.ndarray, budget: int, first_tokens: int = 0
-    ) -> tuple[list[Hypothesis], float]:
-        """Whisper's beam hypotheses for padded audio `x` (best first), then up to
-        `first_tokens` decoded from other first tokens (`other_first_tokens`), and the
-        no-speech probability."""
-        encoded = self.encode(x)
-        hyps, no_speech = self.beam(encoded, budget)
-        return hyps + self.other_first_tokens(encoded, budget, first_tokens, hyps), no_speech
-
     def encode(self, x: np.ndarray):  # -> ctranslate2.StorageView
         """The encoder output for padded audio, as faster-whisper computes it for one window."""
         from faster_whisper.audio import pad_or_trim
