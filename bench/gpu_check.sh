@@ -4,6 +4,7 @@
 # Run it on the GPU machine from the repository root, with .gpu carried (build it here first with
 # `.venv/bin/python tools/gpu_wheels.py build`):
 #     bash bench/gpu_check.sh            # writes under $OUT (default /tmp/gpu_check)
+#     STAGES=check,bench bash bench/gpu_check.sh   # some stages only (check,bench,extra,cpu)
 # On a machine without CUDA it says "no CUDA" and runs the CPU rows only, quickly
 # (`PYTHON=.venv/bin/python bash bench/gpu_check.sh` here, as a dry run).
 #
@@ -19,6 +20,8 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu_check}
 PY=${PYTHON:-python3}
 GPU_DIR=${GPU_DIR:-.gpu}
+STAGES=",${STAGES:-check,bench,extra,cpu},"
+want() { [[ "$STAGES" == *",$1,"* ]]; }
 SITE=/tmp/gpu_site
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
@@ -37,16 +40,16 @@ else
 fi
 
 stage "carried wheels"
-declare -A IMPORT=([bitsandbytes]=bitsandbytes [xgrammar]=xgrammar [apache_tvm_ffi]=tvm_ffi
-    [pydantic]=pydantic [pydantic_core]=pydantic_core [typing_inspection]=typing_inspection
-    [annotated_types]=annotated_types)
 missing=()
 for whl in "$GPU_DIR"/wheels/*.whl; do
     [ -e "$whl" ] || { echo "no wheels in $GPU_DIR/wheels (tools/gpu_wheels.py build)"; break; }
     dist=$(basename "$whl" | cut -d- -f1)
-    mod=${IMPORT[$dist]:-$dist}
-    if "$PY" -c "import $mod" 2>/dev/null; then
-        echo "have $mod"
+    version=$(basename "$whl" | cut -d- -f2)
+    # Installed at this very version already? (An older one can break its users: pydantic 2.14
+    # fails on typing-inspection 0.4.2.)
+    if "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version('$dist') != '$version')" \
+        2>/dev/null; then
+        echo "have $dist $version"
     else
         missing+=("$whl")
     fi
@@ -59,6 +62,8 @@ fi
 export PYTHONPATH="$PWD:$SITE${PYTHONPATH:+:$PYTHONPATH}"
 "$PY" - <<'EOF'
 import importlib.metadata as md, platform, torch
+import pydantic, xgrammar  # noqa: F401 - fail here, loudly, if a carried wheel does not fit
+from synth_agent.core.schemas import Plan  # noqa: F401
 names = ("torch", "transformers", "bitsandbytes", "xgrammar", "pydantic", "torchao", "accelerate")
 v = {n: (md.version(n) if __import__("importlib").util.find_spec(n.replace("-", "_")) else None)
      for n in names}
@@ -76,8 +81,8 @@ fi
 stage "correctness: every path vs CPU generate on a slice of real SmolLM2 weights"
 SLICE=/tmp/smollm2-slice
 if [ -f "$GPU_DIR/smollm2-slice/slice.safetensors" ]; then
-    "$PY" tools/gpu_wheels.py unpack-slice "$GPU_DIR/smollm2-slice" "$SLICE"
-    timeout 100 "$PY" bench/llm_bench.py --check "$SLICE" --threads 4 \
+    [ -f "$SLICE/config.json" ] || "$PY" tools/gpu_wheels.py unpack-slice "$GPU_DIR/smollm2-slice" "$SLICE"
+    want check && timeout 100 "$PY" bench/llm_bench.py --check "$SLICE" --threads 4 \
         --out "$OUT/llm_check.json"
     echo "check exit code: $?"
     TOKENIZER=$SLICE
@@ -90,15 +95,15 @@ stage "benchmark"
 TOK_ARG=()
 [ -n "$TOKENIZER" ] && TOK_ARG=(--tokenizer "$TOKENIZER")
 if [ "$CUDA" = 1 ]; then
-    timeout 200 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cuda \
+    want bench && timeout 200 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cuda \
         --random-weights smollm2-135m,qwen2.5-1.5b --quant bf16,4bit,none \
         --decode graph,static,generate --repeats 2 --deadline-s 150 --keep \
         --out "$OUT/llm_bench.json"
     echo "bench exit code: $?"
-    stage "benchmark: 8-bit and torchao (slow or absent; what time allows)"
-    timeout 80 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cuda \
-        --random-weights smollm2-135m,qwen2.5-1.5b --quant 8bit,int8wo,int4wo \
-        --decode static,generate --repeats 1 --deadline-s 40 --plan-tokens 48 \
+    stage "benchmark: torchao and 8-bit (8-bit is slow; what time allows)"
+    want extra && timeout 120 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cuda \
+        --random-weights smollm2-135m,qwen2.5-1.5b --quant int4wo,int8wo,8bit \
+        --decode graph,static,generate --repeats 1 --deadline-s 80 --plan-tokens 48 \
         --out "$OUT/llm_bench_8bit.json"
     echo "8-bit bench exit code: $?"
     CPU_ARGS=(--repeats 2 --deadline-s 25)
@@ -109,7 +114,7 @@ else
     CPU_TIMEOUT=400
 fi
 stage "CPU baseline"
-timeout "$CPU_TIMEOUT" "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cpu \
+want cpu && timeout "$CPU_TIMEOUT" "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cpu \
     --random-weights smollm2-135m --quant none --decode generate,static --threads "${THREADS:-8}" \
     "${CPU_ARGS[@]}" --out "$OUT/llm_bench_cpu.json"
 echo "cpu bench exit code: $?"

@@ -321,7 +321,8 @@ def check_paths(folder: Path, args) -> dict:
         try:
             backend = LocalBackend(str(folder), quant, device, args.threads, decode)
             got = [backend.generate_ids(ids, schema, n).tokens for ids, schema in cases]
-            entry["decode_used"] = backend.describe()["decode"]
+            info = backend.describe()
+            entry["decode_used"], entry["decode_why"] = info["decode"], info["decode_why"]
             del backend
         except Exception as e:  # noqa: BLE001
             report["variants"].append({**entry, "error": f"{type(e).__name__}: {e}"[:400]})
@@ -339,6 +340,13 @@ def check_paths(folder: Path, args) -> dict:
         )
         if graph is not None and static is not None:
             must[f"cuda {quant}: graph == static"] = graph == static
+            # A failed capture falls back to the static loop (and would match it trivially).
+            used = next(
+                (v.get("decode_used") for v in report["variants"]
+                 if (v["device"], v["quant"], v["decode"]) == ("cuda", quant, "graph")),
+                None,
+            )  # fmt: skip
+            must[f"cuda {quant}: graph captured"] = used == "graph"
     report["must_hold"] = must
     report["ok"] = all(must.values())
     return report

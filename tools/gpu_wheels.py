@@ -33,11 +33,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BNB = "bitsandbytes==0.50.2"
 BNB_KEEP_LIBS = ("libbitsandbytes_cuda130.so", "libbitsandbytes_cpu.so")
-# What the GPU image lacks for synth_agent's reasoning core, pinned as in requirements.txt.
-OTHERS = (
-    "xgrammar==0.2.8", "apache-tvm-ffi==0.1.15.post2", "pydantic==2.14.4",
-    "pydantic-core==2.50.5", "typing-inspection==0.4.2", "annotated-types==0.8.0",
+# Not a dependency of synth_agent (nothing in requirements.txt): the benchmark's int8wo / int4wo
+# rows. 0.17 runs on the GPU image's torch 2.11 (tinygemm int4 needs no extra kernels package).
+TORCHAO = "torchao==0.17.0"
+# What the GPU image lacks for synth_agent's reasoning core, at requirements.txt's pins (read
+# from it, so that the two cannot drift: pydantic 2.14 fails with typing-inspection 0.4.2).
+LACKING = (
+    "xgrammar", "apache-tvm-ffi", "pydantic", "pydantic-core", "typing-inspection",
+    "annotated-types", "typing-extensions",
 )  # fmt: skip
+
+
+def pinned(names: tuple[str, ...], requirements: Path = ROOT / "requirements.txt") -> tuple:
+    """`name==version` for each of `names`, as requirements.txt pins it (- and _ alike)."""
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        spec = line.split("#")[0].strip()
+        if "==" in spec:
+            name, version = spec.split("==", 1)
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    missing = [n for n in names if n not in pins]
+    if missing:
+        raise SystemExit(f"requirements.txt pins none of {missing}")
+    return tuple(f"{n}=={pins[n]}" for n in names)
+
+
 PLATFORMS = (
     "manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64",
     "manylinux_2_17_x86_64", "manylinux2014_x86_64",
@@ -157,7 +177,7 @@ def build(args) -> int:
         trimmed = trim_wheel(full, wheels, BNB_KEEP_LIBS)
         mib = full.stat().st_size / 2**20, trimmed.stat().st_size / 2**20
         print(f"{full.name}: {mib[0]:.1f} MiB -> {mib[1]:.1f} MiB (trimmed)")
-    download(OTHERS, wheels)
+    download((*pinned(LACKING), TORCHAO), wheels)
     if args.layers > 0:
         sys.path.insert(0, str(ROOT))
         from synth_agent.core.reasoning.lm import DEFAULT_MODEL, resolve_model

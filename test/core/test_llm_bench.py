@@ -106,3 +106,52 @@ def test_weight_slice_round_trips_within_int8_rounding(tmp_path: Path) -> None:
     for name, p in sliced.named_parameters():
         err = (p - full[name]).abs().max()
         assert err <= full[name].abs().max() / 127 + 1e-7, name
+
+
+def test_carried_wheels_are_pinned_as_requirements_txt_pins_them(tmp_path: Path) -> None:
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("# comment\ntyping_extensions==4.16.0\npydantic==2.14.4  # why\nnumpy>=1\n")
+    pinned = TOOL["pinned"]
+    assert pinned(("typing-extensions", "pydantic"), reqs) == (
+        "typing-extensions==4.16.0", "pydantic==2.14.4")  # fmt: skip
+    with pytest.raises(SystemExit, match="numpy"):
+        pinned(("numpy",), reqs)
+    # The real file pins everything the GPU machine is sent.
+    assert len(pinned(TOOL["LACKING"])) == len(TOOL["LACKING"])
+
+
+class _Packed(torch.Tensor):
+    """A quantized weight as torchao stores one: logical bf16 shape, packed bytes inside."""
+
+    @staticmethod
+    def __new__(cls, packed: torch.Tensor, shape: tuple[int, ...]):
+        return torch.Tensor._make_wrapper_subclass(cls, shape, dtype=torch.bfloat16)
+
+    def __init__(self, packed: torch.Tensor, shape: tuple[int, ...]) -> None:
+        self.packed = packed
+
+    def __tensor_flatten__(self):
+        return ["packed"], None
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        raise NotImplementedError(f"{func} on a packed weight")  # only counted here, never run
+
+
+def test_weight_bytes_counts_quantized_weights_as_stored() -> None:
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from synth_agent.core.reasoning.lm import _tensor_bytes, weight_bytes
+
+    cfg = LlamaConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=8, vocab_size=97, tie_word_embeddings=True,
+    )  # fmt: skip
+    model = AutoModelForCausalLM.from_config(cfg)
+    assert weight_bytes(model) == model.get_memory_footprint()  # plain: the same as transformers'
+    packed = _Packed(torch.zeros(64, 16, dtype=torch.uint8), (64, 64))
+    assert packed.numel() * packed.element_size() == 64 * 64 * 2  # what a naive count says
+    assert _tensor_bytes(packed) == 64 * 16  # what it holds
+    # bitsandbytes' Params4bit is a Parameter subclass over the packed bytes: counted as it is.
+    param = torch.nn.Parameter(torch.zeros(64, 16, dtype=torch.uint8), requires_grad=False)
+    assert _tensor_bytes(param) == 64 * 16

@@ -31,6 +31,7 @@ Why these choices (issue 6):
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import threading
@@ -206,12 +207,38 @@ def _quantization_kwargs(quantization: str, device: str) -> dict[str, Any]:
     from torchao.quantization import Int4WeightOnlyConfig, Int8WeightOnlyConfig
     from transformers import TorchAoConfig
 
-    quant_type = Int8WeightOnlyConfig() if quantization == "int8wo" else Int4WeightOnlyConfig()
+    if quantization == "int8wo":
+        quant_type = Int8WeightOnlyConfig()
+    elif "int4_packing_format" in inspect.signature(Int4WeightOnlyConfig).parameters:
+        # torchao >= 0.15's default ("plain") needs the separate mslk kernels; the tinygemm layout
+        # runs on torch's own `_weight_int4pack_mm`.
+        quant_type = Int4WeightOnlyConfig(int4_packing_format="tile_packed_to_4d")
+    else:
+        quant_type = Int4WeightOnlyConfig()
     return {
         "quantization_config": TorchAoConfig(quant_type=quant_type),
         "device_map": device,
         "dtype": torch.bfloat16,
     }
+
+
+def _tensor_bytes(t) -> int:
+    """Bytes that tensor `t` holds. torchao's quantized weights are tensor subclasses whose
+    numel x element_size is the logical (bf16) size: count their inner tensors instead.
+    bitsandbytes' Params4bit/Int8Params are Parameter subclasses over the packed data: as is."""
+    import torch
+
+    # (type, not isinstance: a subclass wrapped in Parameter passes isinstance via _is_param)
+    if not issubclass(type(t), torch.nn.Parameter) and hasattr(t, "__tensor_flatten__"):
+        names, _ = t.__tensor_flatten__()
+        return sum(_tensor_bytes(getattr(t, n)) for n in names)
+    return t.numel() * t.element_size()
+
+
+def weight_bytes(model) -> int:
+    """Bytes of a model's parameters and buffers, as stored (quantized where they are)."""
+    tensors = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    return sum(_tensor_bytes(t) for t in tensors.values())
 
 
 _COMPILERS: dict[tuple[str, int], Any] = {}
@@ -307,7 +334,7 @@ class LocalBackend:
             "quantization": self.quantization,
             "decode": decode,
             "decode_why": note or self.decode_why,
-            "weight_bytes": int(self.model.get_memory_footprint()),
+            "weight_bytes": weight_bytes(self.model),
             "load_s": round(self.load_s, 3),
             "torch": torch.__version__,
             "transformers": _version("transformers"),
