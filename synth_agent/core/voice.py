@@ -33,6 +33,7 @@ speech and exact timestamps:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -570,22 +571,57 @@ class Hypothesis:
     first_token: int = -1
 
 
-def _registry_skill_words() -> frozenset[str]:
-    from synth_agent.core.schemas import SKILLS
+@functools.cache
+def skills_read_by_name() -> frozenset[str]:
+    """Skills a clause may name without a reader finding an argument: those whose step has no
+    required argument (describe, follow, place, stop) and `say`, whose argument is whatever
+    follows it. A turn, drive or wait needs its quantity read (`parse_motion`), a navigate_to,
+    find, approach, pick or guide its place or object (`compose.read_clause`)."""
+    from typing import get_args
 
-    return frozenset(s.split("_")[0] for s in SKILLS)
+    from synth_agent.core.schemas import Say, Step
+
+    names = set()
+    for model in get_args(get_args(Step)[0]):
+        fields = model.model_fields
+        skill = get_args(fields["skill"].annotation)[0]
+        if model is Say or not any(f.is_required() for n, f in fields.items() if n != "skill"):
+            names.add(skill)
+    return frozenset(names)
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def malformed_quantity(clause: str) -> bool:
+    """A unit word after something that is not one number: "3rd centimeters" (an ordinal),
+    "1 180 degrees" (two numbers). No command measures a motion so; Whisper mishears so."""
+    from synth_agent.core.reasoning.rules import UNIT_WORDS
+
+    toks = clause.split()
+    for i in range(1, len(toks)):
+        if toks[i] not in UNIT_WORDS:
+            continue
+        prev = toks[i - 1]
+        if any(ch.isdigit() for ch in prev) and not _NUMBER.fullmatch(prev):
+            return True
+        if _NUMBER.fullmatch(prev) and i > 1 and _NUMBER.fullmatch(toks[i - 2]):
+            return True
+    return False
 
 
 def readable_command(text: str, stop_phrases: Sequence[str] = DEFAULT_STOP_PHRASES) -> bool:
     """True when the robot's own reasoning layer can read every clause of `text`.
 
     A clause is read when it is a stop (this node's stop phrases or the reasoning rules'
-    `is_stop`), an exact motion (`rules.parse_motion`: "spin left 120 degrees"), an act of the
-    clause reader (`compose.read_clause`: "head to the hallway", "fetch the blue ball"), a
-    question the reasoner answers (its question starts: "what", "where", "is", ...) or starts
-    with the name of a skill in the registry ("describe", "say"). Clauses are split at "and" and
-    "then" only. All of these were written for command understanding (from the skill registry
-    and the reasoning development split), none from the voice test sentences."""
+    `is_stop`), an exact motion (`rules.parse_motion`: "spin left 120 degrees") whose quantity
+    is well formed (`malformed_quantity`), an act of the clause reader (`compose.read_clause`:
+    "head to the hallway", "fetch the blue ball"), a question the reasoner answers (its question
+    starts: "what", "where", "is", ...) or starts with the name of a skill that needs no argument
+    read (`skills_read_by_name`: "describe", "say ..."; not "turn the hallway"). Clauses are
+    split at "and" and "then" only. All of these were written for command understanding (from
+    the skill registry and the reasoning development split), none from the voice test sentences.
+    """
     from synth_agent.core.reasoning import compose
     from synth_agent.core.reasoning.reasoner import QUESTION_START
     from synth_agent.core.reasoning.rules import is_stop as rules_is_stop
@@ -597,13 +633,18 @@ def readable_command(text: str, stop_phrases: Sequence[str] = DEFAULT_STOP_PHRAS
     # Without Whisper's punctuation, which is its guess, not the operator's: "Turn left, 90
     # degrees." is one clause, not "turn left" and "90 degrees".
     parts = clauses(normalize(text))
-    skills = _registry_skill_words()
+    by_name = skills_read_by_name()
     return bool(parts) and all(
         rules_is_stop(c)
-        or parse_motion(c) is not None
-        or compose.read_clause(c) is not None
-        or QUESTION_START.match(c) is not None
-        or c.split()[0] in skills
+        or (
+            not malformed_quantity(c)
+            and (
+                parse_motion(c) is not None
+                or compose.read_clause(c) is not None
+                or QUESTION_START.match(c) is not None
+                or c.split()[0] in by_name
+            )
+        )
         for c in parts
     )
 

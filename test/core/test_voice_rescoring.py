@@ -17,7 +17,10 @@ from synth_agent.core.voice import (
     VoiceConfig,
     choose_hypothesis,
     is_stop,
+    malformed_quantity,
+    normalize,
     readable_command,
+    skills_read_by_name,
 )
 
 # What Whisper made of held-out-like sentences, and what was said (first words the prompt lacks).
@@ -48,6 +51,36 @@ def test_stops_motions_acts_questions_and_skill_names_read_as_commands(text):
 @pytest.mark.parametrize("text", ["", "Hold.", "Uh-oh.", "Emergent seats top.", "1, 2, 3."])
 def test_noise_and_mishearings_do_not(text):
     assert not readable_command(text)
+
+
+@pytest.mark.parametrize(
+    "heard, said",
+    [("Turn right 1, 180 degrees.", "Turn right 180 degrees."),  # the tuning set's mishearing
+     ("Drive forward 2nd meters.", "Drive forward 2 meters."),
+     ("Wait 5 3 seconds.", "Wait 5 seconds.")],
+)  # fmt: skip
+def test_a_motion_whose_quantity_is_not_one_number_is_not_read(heard, said):
+    assert readable_command(said)
+    assert not readable_command(heard)
+    assert malformed_quantity(normalize(heard)) and not malformed_quantity(normalize(said))
+
+
+@pytest.mark.parametrize(
+    "text", ["Go to the 2nd floor.", "Drive 2.5 meters.", "Turn left 90 degrees, then 45 degrees."]
+)
+def test_numbers_that_are_not_a_motions_quantity_are_fine(text):
+    assert not malformed_quantity(normalize(text))
+
+
+def test_only_skills_that_need_no_argument_read_by_their_name_alone():
+    from synth_agent.core.schemas import SKILLS
+
+    by_name = skills_read_by_name()
+    assert by_name == {"describe", "follow", "place", "say", "stop"} and by_name <= set(SKILLS)
+    # A skill that needs a quantity or a place must have it read: "turn" names no angle here.
+    assert not readable_command("Turn the hallway.")
+    assert not readable_command("Wait the kitchen.")
+    assert readable_command("Say good morning.") and readable_command("Describe it.")
 
 
 def hyp(text: str, avg_logprob: float) -> Hypothesis:

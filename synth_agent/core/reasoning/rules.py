@@ -86,6 +86,8 @@ _UNITS_S = {
     "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0,
     "minute": 60.0, "minutes": 60.0, "moment": 3.0,
 }  # fmt: skip
+# Every word a motion's quantity may be measured in ("30 centimeters", "90 degrees").
+UNIT_WORDS: frozenset[str] = frozenset(_UNITS_M) | frozenset(_UNITS_DEG) | frozenset(_UNITS_S)
 _TURN_VERB = re.compile(r"^(?:turn|rotate|spin|pivot|swivel|face|yaw)\b")
 _DRIVE_VERB = re.compile(
     r"^(?:drive|move|go|roll|head|back up|back off|reverse|advance|step|come|get)\b"
