@@ -307,9 +307,19 @@ class GoalSeeker:
         self._yield_since: float | None = None
 
     def set_goal(self, goal: Point, final_yaw: float | None) -> None:
-        """Move the last waypoint (a tracked object moved)."""
+        """Move the last waypoint (a tracked object moved, or the side to approach it from).
+
+        The route may grow by up to the distance the goal moved (triangle inequality), so the
+        progress watch's best is raised by that much: a goal that moved away is not a robot
+        that is stuck. The steering memory is dropped: its side was chosen for the old goal."""
+        old = self.waypoints[-1]
         self.waypoints[-1] = goal
         self.final_yaw = final_yaw
+        moved = math.dist(old, goal)
+        if moved > 0.0:
+            if self._best_t is not None:
+                self._best += moved
+            self._steer_yaw = None
 
     def _remaining(self, obs: Observation) -> float:
         return route_length((obs.x, obs.y), self.waypoints[self.index :])

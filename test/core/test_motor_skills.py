@@ -355,3 +355,24 @@ def test_approach_to_an_object_out_of_reach_fails_with_the_reason():
     assert "could not get within reach of the red cup" in state.detail
     assert state.say == "I can't get close enough to the red cup."
     assert world.min_clearance > CFG.robot_radius_m
+
+
+def test_a_goal_that_moves_away_is_not_taken_for_being_stuck():
+    """An approached object can move, or the approach change sides: the route grows, which
+    must not start a stuck recovery while the robot makes its way to the new goal."""
+    from synth_agent.core.local_planner import GoalSeeker
+
+    world = World(box(0.0, 0.0, 20.0, 20.0), x=10.0, y=10.0, yaw=0.0)
+    seeker = GoalSeeker(CFG, [(14.0, 10.0)], None, "the cup")
+    t, state = 0.0, None
+    while t < 60.0:
+        if abs(t - 4.0) < 1e-6:
+            seeker.set_goal((5.0, 10.0), None)  # now behind the robot, 9 m from where it was
+        cmd, state = seeker.step(world.obs(), t)
+        world.apply(cmd, 0.05)
+        t = round(t + 0.05, 6)
+        if state.done:
+            break
+    assert state is not None and state.status == "succeeded", state
+    assert seeker.recoveries == 0
+    assert math.hypot(world.x - 5.0, world.y - 10.0) <= CFG.goal_tolerance_m + 0.02
