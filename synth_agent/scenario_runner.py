@@ -116,8 +116,10 @@ class ScenarioRunner:
         self.pub_estop = node.create_publisher(Bool, contract.ESTOP.name, profile(contract.ESTOP))
         self.pub_teleop = node.create_publisher(Twist, contract.TELEOP_CMD_VEL.name,
                                                 profile(contract.TELEOP_CMD_VEL))  # fmt: skip
-        self.pub_obstacle = node.create_publisher(String, "sim/obstacle", profile("reliable"))
-        self.cli_reset = node.create_client(Trigger, "sim/reset")
+        self.pub_obstacle = node.create_publisher(
+            String, contract.SIM_OBSTACLE.name, profile(contract.SIM_OBSTACLE)
+        )
+        self.cli_reset = node.create_client(Trigger, contract.SIM_RESET[0])
         self.cli_cancel = node.create_client(Trigger, contract.CANCEL[0])
         self.cli_safety_reset = node.create_client(Trigger, contract.SAFETY_RESET[0])
         self.cli_params = node.create_client(SetParameters, "sim/set_parameters")

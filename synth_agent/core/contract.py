@@ -77,6 +77,8 @@ SCAN = Topic("scan", "sensor_msgs/msg/LaserScan", "sensor")
 ODOM = Topic("odom", "nav_msgs/msg/Odometry", "sensor")
 JOINT_STATES = Topic("joint_states", "sensor_msgs/msg/JointState", "sensor")
 GROUND_TRUTH = Topic("sim/ground_truth", "std_msgs/msg/String", "reliable")
+# Scenario control of the embedded simulator: drop or park an obstacle (JSON).
+SIM_OBSTACLE = Topic("sim/obstacle", "std_msgs/msg/String", "reliable")
 
 TOPICS: tuple[Topic, ...] = tuple(v for v in globals().values() if isinstance(v, Topic))
 
@@ -84,6 +86,7 @@ TOPICS: tuple[Topic, ...] = tuple(v for v in globals().values() if isinstance(v,
 SAFETY_RESET = ("safety/reset", "std_srvs/srv/Trigger")
 SAFETY_ESTOP_SRV = ("safety/estop", "std_srvs/srv/SetBool")
 CANCEL = ("agent/cancel", "std_srvs/srv/Trigger")
+SIM_RESET = ("sim/reset", "std_srvs/srv/Trigger")
 
 # JSON schema identifiers carried in the "schema" field of scene and plan messages.
 SCENE_SCHEMA = "synth_agent/scene/v1"

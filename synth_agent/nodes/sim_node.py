@@ -53,8 +53,8 @@ from synth_agent.sim.robot import Camera
 from synth_agent.sim.simulation import Simulation
 
 CLOCK_TOPIC = "/clock"
-RESET_SERVICE = "sim/reset"
-OBSTACLE_TOPIC = "sim/obstacle"
+RESET_SERVICE = contract.SIM_RESET[0]
+OBSTACLE_TOPIC = contract.SIM_OBSTACLE.name
 # Longest wall-clock gap one tick will simulate; longer stalls are dropped, not replayed.
 MAX_TICK_S = 0.1
 
@@ -122,7 +122,9 @@ class SimNode(Node):
         self.create_subscription(
             Float64, contract.GRIPPER.name, self._on_gripper, profile(contract.GRIPPER)
         )
-        self.create_subscription(String, OBSTACLE_TOPIC, self._on_obstacle, profile("reliable"))
+        self.create_subscription(
+            String, contract.SIM_OBSTACLE.name, self._on_obstacle, profile(contract.SIM_OBSTACLE)
+        )
         self.create_service(Trigger, RESET_SERVICE, self._on_reset)
 
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
