@@ -303,26 +303,31 @@ class GoalSeeker:
         self._v = 0.0
         self._w = 0.0
         self._steer_yaw: float | None = None  # the heading the planner chose last, odom frame
+        self._last_xy: Point | None = None  # where the robot was at the last step
         self.people = PeopleWatch()
         self._yield_since: float | None = None
 
     def set_goal(self, goal: Point, final_yaw: float | None) -> None:
         """Move the last waypoint (a tracked object moved, or the side to approach it from).
 
-        The route may grow by up to the distance the goal moved (triangle inequality), so the
-        progress watch's best is raised by that much: a goal that moved away is not a robot
-        that is stuck. The steering memory is dropped: its side was chosen for the old goal."""
+        The progress watch's best is raised by as much as the move lengthened the route from
+        where the robot last was: a goal that moved away is not a robot that is stuck, and a
+        goal that only shifts (or swaps sides at the same distance) buys no time. The steering
+        memory is dropped: its side was chosen for the old goal."""
         old = self.waypoints[-1]
+        before = None if self._last_xy is None else self._route_from(self._last_xy)
         self.waypoints[-1] = goal
         self.final_yaw = final_yaw
-        moved = math.dist(old, goal)
-        if moved > 0.0:
-            if self._best_t is not None:
-                self._best += moved
+        if math.dist(old, goal) > 0.0:
             self._steer_yaw = None
+            if before is not None and self._best_t is not None:
+                self._best += max(0.0, self._route_from(self._last_xy) - before)
+
+    def _route_from(self, xy: Point) -> float:
+        return route_length(xy, self.waypoints[self.index :])
 
     def _remaining(self, obs: Observation) -> float:
-        return route_length((obs.x, obs.y), self.waypoints[self.index :])
+        return self._route_from((obs.x, obs.y))
 
     def _ramp(self, v: float, w: float, dt: float) -> Command:
         c = self.cfg
@@ -336,6 +341,7 @@ class GoalSeeker:
         c = self.cfg
         dt = c.period_s if self._last_t is None else clamp(now - self._last_t, 0.0, 0.2)
         self._last_t = now
+        self._last_xy = (obs.x, obs.y)
         if self._recovery:
             return self._recover(obs, now, dt)
         # Advance past reached intermediate waypoints.

@@ -376,3 +376,23 @@ def test_a_goal_that_moves_away_is_not_taken_for_being_stuck():
     assert state is not None and state.status == "succeeded", state
     assert seeker.recoveries == 0
     assert math.hypot(world.x - 5.0, world.y - 10.0) <= CFG.goal_tolerance_m + 0.02
+
+
+def test_a_goal_that_only_shifts_buys_a_stuck_robot_no_time():
+    """A goal swapping between two points at the same distance (an object's position jittering,
+    approach sides swapping) must not hide that the robot makes no progress."""
+    from synth_agent.core.local_planner import GoalSeeker
+
+    walls = [*box(0.0, 0.0, 8.0, 3.0), (4.0, 0.0, 4.0, 3.0)]  # no way east
+    world = World(walls, x=1.0, y=1.5, yaw=0.0)
+    goals = [(7.0, 1.2), (7.0, 1.8)]
+    seeker = GoalSeeker(CFG, [goals[0]], None, "the cup")
+    t = 0.0
+    while t < 40.0 and seeker.recoveries == 0:
+        if round(t, 6) % 1.0 < 1e-6 and t > 0:
+            seeker.set_goal(goals[int(round(t)) % 2], None)
+        cmd, state = seeker.step(world.obs(), t)
+        assert not state.done, state
+        world.apply(cmd, 0.05)
+        t = round(t + 0.05, 6)
+    assert seeker.recoveries >= 1, "the progress watch never fired"
