@@ -119,6 +119,9 @@ class PerceptionConfig:
     learned_detector_input_size: int = 640
     learned_detector_min_confidence: float = 0.5
     learned_detector_nms_iou: float = 0.45
+    # Only these of the learned detector's classes are reported (empty = all), e.g. a COCO model
+    # cut down to ["cup", "bottle", "person"]; for "onnx" each must be one of its labels.
+    learned_detector_classes: list[str] = field(default_factory=list)
     # Colour table (parallel lists, see the module docstring).
     colour_labels: list[str] = field(
         default_factory=lambda: ["red cup", "blue ball", "green box", "yellow bottle", "person"]
@@ -240,6 +243,8 @@ class PerceptionConfig:
             "learned_detector_min_confidence must be in [0, 1]",
         )
         _check(0 < self.learned_detector_nms_iou <= 1, "learned_detector_nms_iou must be in (0, 1]")
+        for i, name in enumerate(self.learned_detector_classes):
+            _check(bool(name.strip()), f"learned_detector_classes[{i}] must not be empty")
         n = len(self.colour_labels)
         _check(
             len(self.colour_names) == n,
@@ -423,13 +428,20 @@ def build_learned_detector(config: PerceptionConfig) -> Detector | None:
     if not spec:
         return None
     if spec == "onnx":
-        return OnnxDetector(
+        detector = OnnxDetector(
             config.learned_detector_weights,
             config.learned_detector_labels,
             config.learned_detector_input_size,
             config.learned_detector_min_confidence,
             config.learned_detector_nms_iou,
         )
+        unknown = [c for c in config.learned_detector_classes if c not in detector.labels]
+        if unknown:
+            raise DetectorLoadError(
+                f"learned_detector_classes: {', '.join(map(repr, unknown))} not among the "
+                f"model's {len(detector.labels)} labels ({config.learned_detector_labels})"
+            )
+        return detector
     return load_detector(spec, config.learned_detector_weights)
 
 
@@ -493,6 +505,8 @@ class Perception:
         learned = build_learned_detector(config)
         if learned is not None:
             self.detectors.append(learned)
+        self._learned = learned
+        self._learned_classes = frozenset(config.learned_detector_classes)
         self.detectors.extend(extra or [])
         self.tracker = Tracker(
             config.match_distance_m,
@@ -516,7 +530,10 @@ class Perception:
                 border_px=self.config.blob_border_px,
             )
         for d in self.detectors:
-            dets += d.detect(bgr)
+            found = d.detect(bgr)
+            if d is self._learned and self._learned_classes:
+                found = [x for x in found if x.label in self._learned_classes]
+            dets += found
         return dets
 
     def process(self, frame: Frame, now: float) -> PerceptionResult:

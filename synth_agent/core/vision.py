@@ -436,12 +436,18 @@ def yolo_layout(shape: Sequence[int], n_classes: int) -> str:
 
 
 def decode_yolo(
-    output: np.ndarray, n_classes: int, min_confidence: float, nms_iou: float
+    output: np.ndarray,
+    n_classes: int,
+    min_confidence: float,
+    nms_iou: float,
+    layout: str | None = None,
 ) -> list[tuple[int, float, tuple[float, float, float, float]]]:
     """(class, score, (x, y, w, h) in input pixels) of each box of a YOLO output that scores at
     least `min_confidence`, after per-class non-maximum suppression at IoU `nms_iou`; best
-    first. The score is the best class score (times the objectness for YOLOv5)."""
-    layout = yolo_layout(output.shape, n_classes)
+    first. The score is the best class score (times the objectness for YOLOv5). `layout`
+    ("yolov8" / "yolov5", as `yolo_layout` tells) when known, else derived from the shape."""
+    if layout is None:
+        layout = yolo_layout(output.shape, n_classes)
     rows = np.asarray(output[0], np.float32)
     if layout == "yolov8":
         rows = rows.T  # [N, 4+C]
@@ -564,8 +570,9 @@ class OnnxDetector:
         height, width = bgr.shape[:2]
         square, scale, pad_x, pad_y = letterbox(bgr, self.input_size)
         found = decode_yolo(
-            self._forward(square), len(self.labels), self.min_confidence, self.nms_iou
-        )
+            self._forward(square), len(self.labels), self.min_confidence, self.nms_iou,
+            self.layout,
+        )  # fmt: skip
         out = []
         for cls, score, (x, y, w, h) in found:
             x0 = min(max((x - pad_x) / scale, 0.0), width)

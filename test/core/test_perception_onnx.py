@@ -312,6 +312,35 @@ def test_build_learned_detector_by_name(files):
     assert plugin is not None and not isinstance(plugin, OnnxDetector)
 
 
+def test_only_the_listed_classes_are_reported(files):
+    model, labels = files(bright_box_model())
+    base = dict(
+        colour_enabled=False, aruco_enabled=False, learned_detector="onnx",
+        learned_detector_weights=model, learned_detector_labels=labels,
+        learned_detector_input_size=SIZE,
+    )  # fmt: skip
+    everything = Perception(PerceptionConfig(**base)).detect(camera_image())
+    assert sorted({d.label for d in everything}) == ["cup", "person"]
+    people = Perception(PerceptionConfig(**base, learned_detector_classes=["person"]))
+    assert summary(people.detect(camera_image())) == [("person", 0.7, CUP)]
+    with pytest.raises(DetectorLoadError, match="'mug' not among the model's 2 labels"):
+        Perception(PerceptionConfig(**base, learned_detector_classes=["person", "mug"]))
+
+
+def test_the_class_list_filters_a_plugin_detector_too():
+    spec = "test.core.test_perception_vision:make_fixed_detector"  # reports one "robot dog"
+
+    def labels(classes: list[str]) -> list[str]:
+        cfg = PerceptionConfig(
+            learned_detector=spec, colour_enabled=False, aruco_enabled=False,
+            learned_detector_classes=classes,
+        )  # fmt: skip
+        return [d.label for d in Perception(cfg).detect(camera_image())]
+
+    assert labels([]) == ["robot dog"] and labels(["robot dog", "cat"]) == ["robot dog"]
+    assert labels(["cat"]) == []
+
+
 def _failing_factory(weights: str):
     raise FileNotFoundError(weights)
 
