@@ -275,6 +275,10 @@ def closest_approach(
     return best
 
 
+# A goal moved further than this (set_goal) is steered to afresh; less keeps the hysteresis.
+STEER_RESET_M = 0.3
+
+
 class GoalSeeker:
     """Drives through waypoints with the local planner, watching for lack of progress and
     recovering (step away, rotate, retry) before failing. The last waypoint is reached within
@@ -310,18 +314,19 @@ class GoalSeeker:
     def set_goal(self, goal: Point, final_yaw: float | None) -> None:
         """Move the last waypoint (a tracked object moved, or the side to approach it from).
 
-        The progress watch's best is raised by as much as the move lengthened the route from
-        where the robot last was: a goal that moved away is not a robot that is stuck, and a
-        goal that only shifts (or swaps sides at the same distance) buys no time. The steering
-        memory is dropped: its side was chosen for the old goal."""
+        The progress watch's best moves by as much as the move changed the route from where
+        the robot last was, up or down: a goal that moved away is not a robot that is stuck,
+        and a goal that jitters (towards and away, or sideways at the same distance) buys a
+        robot that makes no progress no time. The steering memory is dropped when the goal
+        moved far enough for its side choice to be stale."""
         old = self.waypoints[-1]
         before = None if self._last_xy is None else self._route_from(self._last_xy)
         self.waypoints[-1] = goal
         self.final_yaw = final_yaw
-        if math.dist(old, goal) > 0.0:
+        if math.dist(old, goal) > STEER_RESET_M:
             self._steer_yaw = None
-            if before is not None and self._best_t is not None:
-                self._best += max(0.0, self._route_from(self._last_xy) - before)
+        if before is not None and self._best_t is not None:
+            self._best += self._route_from(self._last_xy) - before
 
     def _route_from(self, xy: Point) -> float:
         return route_length(xy, self.waypoints[self.index :])

@@ -404,6 +404,8 @@ ARRIVAL_M = 0.5  # the straight run in front of a stand-off point that must be c
 # The gripper reaches 0.51 m from the robot's centre (motor.py, approach_max_standoff_m): an
 # approach that ends further than approach_max_standoff_m + this from the object is out of reach.
 REACH_SLACK_M = 0.03
+CREEP_MAX_M = 0.1  # at most this much straight in after arriving (Approach's last centimetres)
+CREEP_TIMEOUT_S = 3.0  # a creep not done by then (held back) is judged where it stands
 
 
 def _capsule_clear(points: np.ndarray, start: np.ndarray, u: np.ndarray, radius: float) -> bool:
@@ -487,6 +489,10 @@ class Approach(Skill):
         self.last_seen: SceneObject | None = None
         self.side: tuple[float, float] | None = None  # (angle from the object, stand-off)
         self._memory = np.zeros((0, 2))
+        # The last few centimetres, straight ahead (see _step); tried at most once.
+        self._creep: Drive | None = None
+        self._creep_t0: float | None = None
+        self._crept = False
 
     def budget_s(self, obs: Observation) -> float:
         return self._budget(4.0 / self.cfg.max_linear_mps + 2 * math.pi)
@@ -526,6 +532,8 @@ class Approach(Skill):
 
     def _step(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         c = self.cfg
+        if self._creep is not None:
+            return self._creeping(obs, now)
         obj = self._target(obs, now)
         if obj is None:  # close up an object may leave the view; only one never seen fails
             return self._halt(), SkillState(
@@ -571,6 +579,36 @@ class Approach(Skill):
         self.seeker.ignore = (o[0], o[1], ignore)
         cmd, state = self.seeker.step(obs, now)
         gap = math.dist((obs.x, obs.y), o)
+        if state.status == "succeeded" and not self._crept and 0.01 < gap - standoff <= CREEP_MAX_M:
+            # The seeker stops on the near edge of its goal tolerance, coming in from behind: up
+            # to goal_tolerance_m short of the stand-off, which out of a furniture-forced 0.48 m
+            # is out of the gripper's reach. Facing the object now, cover the rest straight in.
+            self._creep = Drive(c, gap - standoff)
+            self._crept = True
+            return self._creeping(obs, now)
+        return self._verdict(cmd, state, gap)
+
+    def _creeping(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
+        """The straight creep in; when it ends (or stalls: the gate may hold it back near the
+        furniture), the verdict is taken on where the robot stands."""
+        assert self._creep is not None
+        if self._creep_t0 is None:
+            self._creep_t0 = now
+        cmd, state = self._creep.step(obs, now)
+        if not state.done and now - self._creep_t0 < CREEP_TIMEOUT_S:
+            return cmd, RUNNING
+        self._creep = None
+        seen = self._target(obs, now)
+        if seen is not None:
+            self.last_seen = seen
+        obj = seen or self.last_seen
+        gap = math.inf if obj is None else math.dist((obs.x, obs.y), _xy(obj))
+        return self._verdict(
+            self._halt(), SkillState("succeeded", f"reached the {self.query}"), gap
+        )
+
+    def _verdict(self, cmd: Command, state: SkillState, gap: float) -> tuple[Command, SkillState]:
+        c = self.cfg
         if state.status == "succeeded" and gap > c.approach_max_standoff_m + REACH_SLACK_M:
             # Arrived as close as the way in allows (furniture, the object moved), but not
             # within the gripper's reach: a pick from here would close on nothing.

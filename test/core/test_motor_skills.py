@@ -396,3 +396,21 @@ def test_a_goal_that_only_shifts_buys_a_stuck_robot_no_time():
         world.apply(cmd, 0.05)
         t = round(t + 0.05, 6)
     assert seeker.recoveries >= 1, "the progress watch never fired"
+
+
+@pytest.mark.parametrize("inset", [0.12, 0.17])
+def test_approach_ends_within_reach_when_the_table_keeps_it_far_off(inset):
+    """An object `inset` in from a table's edge: the only side is the edge, at a stand-off near
+    approach_max_standoff_m. The seeker stops on the near edge of its goal tolerance, up to
+    5 cm short; the last centimetres are crept straight in, so the gripper still reaches."""
+    from synth_agent.core.skills import REACH_SLACK_M
+
+    table = box(3.0, -0.3, 4.0, 0.3)
+    ox = 3.0 + inset
+    world = World([*box(0.0, -2.0, 7.0, 2.0), *table], x=1.0, y=0.0, yaw=0.0)
+    skill = Approach(CFG, "green box")
+    state, _, _ = run(skill, world, t_max=120.0, scene=_scene(0.0, ("box", "green", ox, 0.0)))
+    assert state is not None and state.status == "succeeded", state
+    gap = math.hypot(ox - world.x, world.y)
+    assert gap <= CFG.approach_max_standoff_m + REACH_SLACK_M, gap
+    assert world.min_clearance > CFG.robot_radius_m
