@@ -594,8 +594,10 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
 def malformed_quantity(clause: str) -> bool:
-    """A unit word after something that is not one number: "3rd centimeters" (an ordinal),
-    "1 180 degrees" (two numbers). No command measures a motion so; Whisper mishears so."""
+    """In a normalised clause (`normalize`: number words are digits), a unit word after
+    something that is not one number: "3rd centimeters" (an ordinal), "1 180 degrees" (two
+    numbers). No command measures a motion so; Whisper mishears so. Asked of motions only:
+    "the 2nd turn on the left" names no quantity."""
     from synth_agent.core.reasoning.rules import UNIT_WORDS
 
     toks = clause.split()
@@ -636,15 +638,10 @@ def readable_command(text: str, stop_phrases: Sequence[str] = DEFAULT_STOP_PHRAS
     by_name = skills_read_by_name()
     return bool(parts) and all(
         rules_is_stop(c)
-        or (
-            not malformed_quantity(c)
-            and (
-                parse_motion(c) is not None
-                or compose.read_clause(c) is not None
-                or QUESTION_START.match(c) is not None
-                or c.split()[0] in by_name
-            )
-        )
+        or (parse_motion(c) is not None and not malformed_quantity(c))
+        or compose.read_clause(c) is not None
+        or QUESTION_START.match(c) is not None
+        or c.split()[0] in by_name
         for c in parts
     )
 
@@ -1239,6 +1236,7 @@ def _numbers_to_digits(words: list[str]) -> list[str]:
             out.append(str(value))
             value = None
 
+    prev = ""
     for w in words:
         if w in _ONES:
             tens_open = value is not None and value % 100 >= 20 and value % 10 == 0
@@ -1251,6 +1249,8 @@ def _numbers_to_digits(words: list[str]) -> list[str]:
         elif w in _TENS:
             if value is not None and value >= 100 and value % 100 == 0:
                 value += _TENS[w]
+            elif value is not None and 0 < value < 10 and prev in _ONES:
+                value = value * 100 + _TENS[w]  # spoken hundreds: "one eighty" is 180
             else:
                 close()
                 value = _TENS[w]
@@ -1259,6 +1259,7 @@ def _numbers_to_digits(words: list[str]) -> list[str]:
         else:
             close()
             out.append(w)
+        prev = w
     close()
     return out
 

@@ -149,6 +149,21 @@ def test_parse_number_words():
 
 
 @pytest.mark.parametrize(
+    "words, value",
+    [("one eighty", 180.0), ("three sixty", 360.0), ("one twenty five", 125.0),
+     ("two seventy", 270.0), ("twenty one", 21.0), ("one hundred eighty", 180.0)],
+)  # fmt: skip
+def test_spoken_hundreds_read_as_one_number(words, value):
+    """ "Turn one eighty" is 180 degrees, as people say it; it was read as 81."""
+    assert parse_number(words.split()) == (value, len(words.split()))
+
+
+def test_a_turn_said_in_spoken_hundreds_turns_that_far():
+    motion = parse_motion("turn right one eighty degrees")
+    assert motion is not None and motion.value == -180.0 and motion.explicit
+
+
+@pytest.mark.parametrize(
     "text", ["drive forward 10 meters", "turn left 1000 degrees", "back up 50 metres"]
 )
 def test_out_of_range_is_refused_with_the_limit(text):

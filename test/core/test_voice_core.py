@@ -215,6 +215,8 @@ def test_vad_cuts_an_endless_utterance_and_flush_returns_speech_in_progress():
     [
         ("Turn left ninety degrees.", "turn left 90 degrees"),
         ("turn one hundred eighty degrees", "turn 180 degrees"),
+        ("Turn right one eighty degrees.", "turn right 180 degrees"),
+        ("spin three sixty", "spin 360"),
         ("Drive forward 2.5 metres!", "drive forward 2.5 meters"),
         ("forty-five", "45"),
         ("Go to the kitchen, and find the red cup.", "go to the kitchen and find the red cup"),

@@ -72,6 +72,12 @@ def test_numbers_that_are_not_a_motions_quantity_are_fine(text):
     assert not malformed_quantity(normalize(text))
 
 
+@pytest.mark.parametrize("text", ["Take the 2nd turn on the left.", "Stop at the 3rd step."])
+def test_only_a_motion_must_carry_a_well_formed_quantity(text):
+    # "turn" and "step" are units too, but these clauses are read as acts, not motions.
+    assert malformed_quantity(normalize(text)) and readable_command(text)
+
+
 def test_only_skills_that_need_no_argument_read_by_their_name_alone():
     from synth_agent.core.schemas import SKILLS
 

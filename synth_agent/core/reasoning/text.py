@@ -76,10 +76,14 @@ def parse_number(tokens: list[str]) -> tuple[float, int] | None:
         return _FRACTIONS[t0], 1
     value = 0.0
     seen = False
+    prev = ""
     while i < len(tokens):
         tok = tokens[i]
         if tok in _TENS:
-            value += _TENS[tok]
+            if prev in _ONES and prev not in ("a", "an") and 0 < value < 10:
+                value = value * 100 + _TENS[tok]  # spoken hundreds: "one eighty" is 180
+            else:
+                value += _TENS[tok]
             seen = True
         elif tok in _ONES and (tok not in ("a", "an") or not seen):
             if tok in ("a", "an"):
@@ -98,6 +102,7 @@ def parse_number(tokens: list[str]) -> tuple[float, int] | None:
             break
         else:
             break
+        prev = tok
         i += 1
     if not seen:
         return None
