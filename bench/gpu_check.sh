@@ -21,7 +21,8 @@ OUT=${OUT:-/tmp/gpu_check}
 PY=${PYTHON:-python3}
 GPU_DIR=${GPU_DIR:-.gpu}
 STAGES=",${STAGES:-check,bench,extra,cpu},"
-want() { [[ "$STAGES" == *",$1,"* ]]; }
+want() { [[ "$STAGES" == *",$1,"* ]] || { echo "$1: skipped (STAGES)"; return 1; }; }
+ran() { echo "$1 exit code: $2"; }
 SITE=/tmp/gpu_site
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
@@ -82,9 +83,8 @@ stage "correctness: every path vs CPU generate on a slice of real SmolLM2 weight
 SLICE=/tmp/smollm2-slice
 if [ -f "$GPU_DIR/smollm2-slice/slice.safetensors" ]; then
     [ -f "$SLICE/config.json" ] || "$PY" tools/gpu_wheels.py unpack-slice "$GPU_DIR/smollm2-slice" "$SLICE"
-    want check && timeout 100 "$PY" bench/llm_bench.py --check "$SLICE" --threads 4 \
-        --out "$OUT/llm_check.json"
-    echo "check exit code: $?"
+    want check && { timeout 100 "$PY" bench/llm_bench.py --check "$SLICE" --threads 4 \
+        --out "$OUT/llm_check.json"; ran check $?; }
     TOKENIZER=$SLICE
 else
     echo "no $GPU_DIR/smollm2-slice: correctness check skipped"
@@ -95,17 +95,15 @@ stage "benchmark"
 TOK_ARG=()
 [ -n "$TOKENIZER" ] && TOK_ARG=(--tokenizer "$TOKENIZER")
 if [ "$CUDA" = 1 ]; then
-    want bench && timeout 200 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cuda \
-        --random-weights smollm2-135m,qwen2.5-1.5b --quant bf16,4bit,none \
+    want bench && { timeout 200 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" \
+        --devices cuda --random-weights smollm2-135m,qwen2.5-1.5b --quant bf16,4bit,none \
         --decode graph,static,generate --repeats 2 --deadline-s 150 --keep \
-        --out "$OUT/llm_bench.json"
-    echo "bench exit code: $?"
+        --out "$OUT/llm_bench.json"; ran bench $?; }
     stage "benchmark: torchao and 8-bit (8-bit is slow; what time allows)"
-    want extra && timeout 120 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cuda \
-        --random-weights smollm2-135m,qwen2.5-1.5b --quant int4wo,int8wo,8bit \
+    want extra && { timeout 120 "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" \
+        --devices cuda --random-weights smollm2-135m,qwen2.5-1.5b --quant int4wo,int8wo,8bit \
         --decode graph,static,generate --repeats 1 --deadline-s 80 --plan-tokens 48 \
-        --out "$OUT/llm_bench_8bit.json"
-    echo "8-bit bench exit code: $?"
+        --out "$OUT/llm_bench_8bit.json"; ran extra $?; }
     CPU_ARGS=(--repeats 2 --deadline-s 25)
     CPU_TIMEOUT=70
 else
@@ -114,9 +112,8 @@ else
     CPU_TIMEOUT=400
 fi
 stage "CPU baseline"
-want cpu && timeout "$CPU_TIMEOUT" "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" --devices cpu \
-    --random-weights smollm2-135m --quant none --decode generate,static --threads "${THREADS:-8}" \
-    "${CPU_ARGS[@]}" --out "$OUT/llm_bench_cpu.json"
-echo "cpu bench exit code: $?"
+want cpu && { timeout "$CPU_TIMEOUT" "$PY" bench/llm_bench.py --no-real "${TOK_ARG[@]}" \
+    --devices cpu --random-weights smollm2-135m --quant none --decode generate,static \
+    --threads "${THREADS:-8}" "${CPU_ARGS[@]}" --out "$OUT/llm_bench_cpu.json"; ran cpu $?; }
 stage "done"
 ls -la "$OUT"

@@ -211,10 +211,12 @@ def _quantization_kwargs(quantization: str, device: str) -> dict[str, Any]:
         quant_type = Int8WeightOnlyConfig()
     elif "int4_packing_format" in inspect.signature(Int4WeightOnlyConfig).parameters:
         # torchao >= 0.15's default ("plain") needs the separate mslk kernels; the tinygemm layout
-        # runs on torch's own `_weight_int4pack_mm`.
-        quant_type = Int4WeightOnlyConfig(int4_packing_format="tile_packed_to_4d")
+        # runs on torch's own `_weight_int4pack_mm`. Groups of 64, not the default 128: torchao
+        # leaves a weight whose input width the group does not divide in bf16, and SmolLM2's
+        # 576 is not a multiple of 128 (64 divides every SmolLM2 and Qwen2.5 width).
+        quant_type = Int4WeightOnlyConfig(group_size=64, int4_packing_format="tile_packed_to_4d")
     else:
-        quant_type = Int4WeightOnlyConfig()
+        quant_type = Int4WeightOnlyConfig(group_size=64)
     return {
         "quantization_config": TorchAoConfig(quant_type=quant_type),
         "device_map": device,
