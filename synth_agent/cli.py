@@ -101,6 +101,9 @@ class _RosSession:
 
         self.context = Context()
         rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO)
+        # Both set explicitly: a shell script's background job (`synth-agent record … &`)
+        # starts with SIGINT ignored, and `kill -INT` must still end it cleanly.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         ns = normalize_namespace(namespace)
         self.node = rclpy.create_node(name, namespace=ns or None, context=self.context)

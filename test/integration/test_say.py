@@ -7,13 +7,14 @@ exit codes independently of how those nodes are built.
 
 import json
 import signal
+import sys
 
 import pytest
 from std_msgs.msg import String
 
 from synth_agent.core import contract
 from synth_agent.nodes.qos import profile
-from synth_agent.testing import NodeProcess
+from synth_agent.testing import BIN, NodeProcess
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +116,20 @@ def test_a_signal_while_waiting_ends_say_cleanly(env, tmp_path, probe, sig):
     assert code == 1, proc.output
     assert "say: interrupted" in proc.output
     assert "Traceback" not in proc.output
+
+
+def test_say_started_with_sigint_ignored_still_ends_on_sigint(env, tmp_path, probe):
+    """A non-interactive shell starts background jobs with SIGINT ignored (`synth-agent record
+    out &` in a script): the CLI must still end cleanly on `kill -INT`."""
+    Peer(probe, lambda text: [("agent/plan", plan(text))])  # a plan that never ends
+    ignoring = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "os.execvp(sys.argv[1], sys.argv[1:])"
+    )
+    say_cmd = [str(BIN / "synth-agent"), "say", "turn", "--timeout", "60"]
+    cmd = [sys.executable, "-c", ignoring, *say_cmd]
+    proc = NodeProcess(cmd, env, tmp_path, name="say")
+    proc.wait_for_output(r"\[plan p7\] plan:")
+    code = proc.stop(sig=signal.SIGINT)
+    assert code == 1, proc.output
+    assert "say: interrupted" in proc.output
