@@ -171,12 +171,19 @@ def test_get_scene_markers_and_annotated_image(launch, probe):
 
     # -- markers: one sphere and one label per tracked object, where the scene has it --------
     def latest_pair():
-        """The latest markers and the latest scene, once both come from the same state."""
+        """The latest markers and the latest scene, once both come from the same state with
+        every object in view again (the 1.1 s pause above lets tracks go stale, and markers
+        drawn then are faded): sphere i is object i, opaque (0.9) exactly when it is visible."""
         if not markers or not scenes:
             return None
         arr, scene = markers[-1], parse_scene(scenes[-1].data)
         spheres = [m for m in arr.markers if m.ns == "objects"]
-        return (arr, scene) if len(spheres) == len(scene.objects) == len(TRUTH) else None
+        if not len(spheres) == len(scene.objects) == len(TRUTH):
+            return None
+        if not all(o.visible for o in scene.objects):
+            return None
+        drawn = [m.color.a == pytest.approx(0.9) for m in spheres]
+        return (arr, scene) if all(drawn) else None
 
     arr, scene = camera.until(latest_pair, 10, "markers for both objects")
     assert arr.markers[0].action == Marker.DELETEALL  # stale markers never linger in RViz
