@@ -445,6 +445,17 @@ def build_learned_detector(config: PerceptionConfig) -> Detector | None:
     return load_detector(spec, config.learned_detector_weights)
 
 
+class OnlyClasses:
+    """Another detector's detections of the listed labels only (`learned_detector_classes`)."""
+
+    def __init__(self, detector: Detector, labels: frozenset[str]) -> None:
+        self.detector = detector
+        self.labels = labels
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        return [d for d in self.detector.detect(bgr) if d.label in self.labels]
+
+
 def _wrap(angle: float) -> float:
     return math.atan2(math.sin(angle), math.cos(angle))
 
@@ -503,10 +514,10 @@ class Perception:
         if config.people_enabled:
             self.detectors.append(HogPeopleDetector(config.people_min_confidence))
         learned = build_learned_detector(config)
+        if learned is not None and config.learned_detector_classes:
+            learned = OnlyClasses(learned, frozenset(config.learned_detector_classes))
         if learned is not None:
             self.detectors.append(learned)
-        self._learned = learned
-        self._learned_classes = frozenset(config.learned_detector_classes)
         self.detectors.extend(extra or [])
         self.tracker = Tracker(
             config.match_distance_m,
@@ -530,10 +541,7 @@ class Perception:
                 border_px=self.config.blob_border_px,
             )
         for d in self.detectors:
-            found = d.detect(bgr)
-            if d is self._learned and self._learned_classes:
-                found = [x for x in found if x.label in self._learned_classes]
-            dets += found
+            dets += d.detect(bgr)
         return dets
 
     def process(self, frame: Frame, now: float) -> PerceptionResult:

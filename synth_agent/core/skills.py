@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal, Protocol
 
@@ -489,10 +490,10 @@ class Approach(Skill):
         self.last_seen: SceneObject | None = None
         self.side: tuple[float, float] | None = None  # (angle from the object, stand-off)
         self._memory = np.zeros((0, 2))
-        # The last few centimetres, straight ahead (see _step); tried at most once.
+        # The last few centimetres, straight ahead (see _step); tried at most once: its start
+        # time stays set after it ends.
         self._creep: Drive | None = None
         self._creep_t0: float | None = None
-        self._crept = False
 
     def budget_s(self, obs: Observation) -> float:
         return self._budget(4.0 / self.cfg.max_linear_mps + 2 * math.pi)
@@ -579,21 +580,19 @@ class Approach(Skill):
         self.seeker.ignore = (o[0], o[1], ignore)
         cmd, state = self.seeker.step(obs, now)
         gap = math.dist((obs.x, obs.y), o)
-        if state.status == "succeeded" and not self._crept and 0.01 < gap - standoff <= CREEP_MAX_M:
+        crept = self._creep_t0 is not None
+        if state.status == "succeeded" and not crept and 0.01 < gap - standoff <= CREEP_MAX_M:
             # The seeker stops on the near edge of its goal tolerance, coming in from behind: up
             # to goal_tolerance_m short of the stand-off, which out of a furniture-forced 0.48 m
             # is out of the gripper's reach. Facing the object now, cover the rest straight in.
-            self._creep = Drive(c, gap - standoff)
-            self._crept = True
+            self._creep, self._creep_t0 = Drive(c, gap - standoff), now
             return self._creeping(obs, now)
         return self._verdict(cmd, state, gap)
 
     def _creeping(self, obs: Observation, now: float) -> tuple[Command, SkillState]:
         """The straight creep in; when it ends (or stalls: the gate may hold it back near the
         furniture), the verdict is taken on where the robot stands."""
-        assert self._creep is not None
-        if self._creep_t0 is None:
-            self._creep_t0 = now
+        assert self._creep is not None and self._creep_t0 is not None
         cmd, state = self._creep.step(obs, now)
         if not state.done and now - self._creep_t0 < CREEP_TIMEOUT_S:
             return cmd, RUNNING
@@ -961,6 +960,32 @@ def grasp_point(obs: Observation, cfg: MotorControlConfig) -> Point:
     )
 
 
+def _confirm_grip(
+    skill: Skill,
+    fingers: Fingers,
+    verdict: Callable[[Observation, float], tuple[bool | None, str]],
+    obs: Observation,
+    now: float,
+    waited: float,
+    gripper: float,
+    ok_say: str | None,
+    fail_say: str,
+) -> tuple[Command, SkillState]:
+    """Pick's and Place's confirmation, `waited` s after the gripper was told `gripper`: until
+    `gripper_settle_s` only the fingers are read; then `verdict` decides (True succeeds, False
+    fails at once, None waits, failing after `grip_confirm_timeout_s`). A failure opens it."""
+    c = skill.cfg
+    if waited < c.gripper_settle_s:
+        fingers.read(obs, now)
+        return skill._halt(gripper), RUNNING
+    ok, reason = verdict(obs, now)
+    if ok:
+        return skill._halt(gripper), SkillState("succeeded", reason, say=ok_say)
+    if ok is False or waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
+        return skill._halt(c.gripper_open), SkillState("failed", reason, say=fail_say)
+    return skill._halt(gripper), RUNNING
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower().replace("_", " ")))
 
@@ -1048,20 +1073,10 @@ class Pick(Skill):
                 return self._halt(), state
             self.phase, self._t0 = "close", now
             self.fingers = Fingers(c)
-        waited = now - self._t0
-        if waited < c.gripper_settle_s:
-            self.fingers.read(obs, now)
-            return self._halt(c.gripper_closed), RUNNING
-        held, reason = self.verdict(obs, now)
-        if held:
-            return self._halt(c.gripper_closed), SkillState(
-                "succeeded", reason, say=f"I have the {self.query}."
-            )
-        if held is False or waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
-            return self._halt(c.gripper_open), SkillState(
-                "failed", reason, say=f"I couldn't pick up the {self.query}."
-            )
-        return self._halt(c.gripper_closed), RUNNING
+        return _confirm_grip(
+            self, self.fingers, self.verdict, obs, now, now - self._t0, c.gripper_closed,
+            f"I have the {self.query}.", f"I couldn't pick up the {self.query}.",
+        )  # fmt: skip
 
 
 class PlaceSkill(Skill):
@@ -1145,18 +1160,10 @@ class PlaceSkill(Skill):
         if self._t0 is None:
             self._t0 = now
             self.fingers = Fingers(c)
-        waited = now - self._t0
-        if waited < c.gripper_settle_s:
-            self.fingers.read(obs, now)
-            return self._halt(c.gripper_open), RUNNING
-        released, reason = self.verdict(obs, now)
-        if released:
-            return self._halt(c.gripper_open), SkillState("succeeded", reason)
-        if released is False or waited > c.gripper_settle_s + c.grip_confirm_timeout_s:
-            return self._halt(c.gripper_open), SkillState(
-                "failed", reason, say="I couldn't let go of it."
-            )
-        return self._halt(c.gripper_open), RUNNING
+        return _confirm_grip(
+            self, self.fingers, self.verdict, obs, now, now - self._t0, c.gripper_open,
+            None, "I couldn't let go of it.",
+        )  # fmt: skip
 
     def abort(self) -> None:
         if self.nav is not None:
