@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -210,13 +211,10 @@ class Simulation:
         before = w.body_pose(o.body)
         w.set_body_pose(o.body, x, y, 0.0, yaw)
         mujoco.mj_forward(w.model, w.data)
-        d = w.data
         hit = ""
-        for i in range(d.ncon):
-            g1, g2 = (int(g) for g in d.contact.geom[i])
-            if (g1 in o.geoms) == (g2 in o.geoms) or d.contact.dist[i] > -DROP_PENETRATION_M:
+        for other, dist in self._contacts(o.geoms):
+            if dist > -DROP_PENETRATION_M:
                 continue
-            other = g2 if g1 in o.geoms else g1
             if int(w.model.geom_type[other]) == int(mujoco.mjtGeom.mjGEOM_PLANE):
                 continue
             hit = "the robot" if other in w.robot_geoms else self._geom_label(other)
@@ -264,16 +262,18 @@ class Simulation:
         body = mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g]))
         return mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, g) or body or f"geom {g}"
 
-    def _note_touches(self) -> None:
-        d, robot = self.world.data, self.world.robot_geoms
+    def _contacts(self, geoms: frozenset[int]) -> Iterator[tuple[int, float]]:
+        """(the other geom, signed distance: negative = penetration) of each current contact
+        between one of `geoms` and a geom not among them."""
+        d = self.world.data
         for i in range(d.ncon):
             g1, g2 = (int(g) for g in d.contact.geom[i])
-            if g1 in robot:
-                name = self._obstacle_of_geom.get(g2)
-            elif g2 in robot:
-                name = self._obstacle_of_geom.get(g1)
-            else:
-                continue
+            if (g1 in geoms) != (g2 in geoms):
+                yield (g2 if g1 in geoms else g1), float(d.contact.dist[i])
+
+    def _note_touches(self) -> None:
+        for other, _ in self._contacts(self.world.robot_geoms):
+            name = self._obstacle_of_geom.get(other)
             if name is not None:
                 self.touched.add(name)
 
