@@ -95,7 +95,10 @@ def frame_diagnostics(
     worker's processing time in that window."""
     received = window["received"]
     drop_rate = window["dropped"] / received if received else 0.0
-    reject_rate = window["rejected"] / received if received else 0.0
+    # A frame received just before the last report may be rejected after it: counted against
+    # the frames of this window, at least the rejected ones themselves (never 0 %, never > 100 %).
+    judged = max(received, window["rejected"])
+    reject_rate = window["rejected"] / judged if judged else 0.0
     values = {f"{k} (total)": str(v) for k, v in totals.items()}
     values.update(
         {
@@ -110,7 +113,7 @@ def frame_diagnostics(
     )
     if window["rejected"]:
         level = int.from_bytes(DiagnosticStatus.WARN, "little")
-        message = f"{window['rejected']} of {received} frames rejected (see the log for why)"
+        message = f"{window['rejected']} of {judged} frames rejected (see the log for why)"
     elif received and not window["processed"]:
         level = int.from_bytes(DiagnosticStatus.WARN, "little")
         message = f"{received} frames received, none processed (camera_info or odom missing?)"

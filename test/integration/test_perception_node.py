@@ -273,6 +273,12 @@ def test_frame_diagnostics_levels():
     assert bytes([level]) == DiagnosticStatus.WARN and "3 of 15" in message
     level, message, _ = frame_diagnostics(totals, {**ok, "processed": 0}, 1.0, 0.0)
     assert bytes([level]) == DiagnosticStatus.WARN and "none processed" in message
+    # A frame received before the last report and rejected after it (a busy machine): the
+    # window has the reject but not the receipt; the rate must still show it.
+    late = {"received": 0, "processed": 0, "dropped": 0, "rejected": 1}
+    level, message, values = frame_diagnostics(totals, late, 1.0, 0.0)
+    assert bytes([level]) == DiagnosticStatus.WARN and "1 of 1 frames rejected" in message
+    assert values["reject_rate"] == "1.000"
 
 
 def test_with_the_sim_and_no_depth_the_lidar_places_the_ball(launch, probe):
