@@ -19,6 +19,7 @@ All behaviour lives in `synth_agent.core.reasoning`. This node only adds what ne
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -78,7 +79,8 @@ class ReasoningNode(Node):
         )
         self.cancel_client = self.create_client(Trigger, contract.CANCEL[0])
         self._t_load0 = time.monotonic()
-        threading.Thread(target=self._load, name="reasoning-load", daemon=True).start()
+        self._loader = threading.Thread(target=self._load, name="reasoning-load", daemon=True)
+        self._loader.start()
         self._worker = threading.Thread(target=self._work, name="reasoning-worker", daemon=True)
         self._worker.start()
         self.get_logger().info("reasoning: loading the intent model in the background")
@@ -222,8 +224,15 @@ class ReasoningNode(Node):
         self.pub_feedback.publish(String(data=text))
 
     def close(self) -> None:
+        """Stop the worker (a plan in progress gets 2 s to finish). A model still loading
+        cannot be interrupted: spin_node then ends the process without finalising."""
         self._queue.put(None)
+        if self._ready.is_set():  # else the worker still waits for the model
+            self._worker.join(2.0)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # No weight-loading progress bars in a node's log: noise, and tqdm's monitor thread would
+    # outlive the load (spin.leave would then end every stop without finalising).
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     return spin_node(ReasoningNode, argv)

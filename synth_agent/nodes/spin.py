@@ -7,11 +7,20 @@ We therefore turn them off: while the node is being built both signals raise Key
 spinning stops, the node's `close()` runs while the context is still valid, and only then is
 the node destroyed and rclpy shut down. Ctrl-C and `kill` both exit with status 0. Python runs
 signal handlers only between bytecodes, so the executor is spun in short slices.
+
+A node whose worker thread is still inside native code at that point (a model still loading,
+an inference still running) leaves without Python's finalisation: Python 3.11 ends a daemon
+thread that wakes up during finalisation with pthread_exit, and that unwind through a C++
+frame (torch, CTranslate2, OpenCV) aborts the process ("terminate called without an active
+exception", status -6) — a clean stop reported as a crash.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
@@ -60,4 +69,22 @@ def spin_node(factory: Callable[[], Node], args: list[str] | None = None, thread
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
-    return 0
+    return leave(0)
+
+
+def leave(code: int) -> int:
+    """Return `code`, or end the process now with it while a daemon thread still runs.
+
+    Each node's `close()` has already asked its threads to stop and waited for them as long as
+    the launcher's grace allows; a thread still alive is in native code that cannot be
+    interrupted. Output is flushed first; nothing else is left to finalise (the node is
+    destroyed and rclpy shut down).
+    """
+    busy = [t.name for t in threading.enumerate() if t.daemon and t.is_alive()]
+    if not busy:
+        return code
+    print(f"leaving with thread(s) still running: {', '.join(busy)}", file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

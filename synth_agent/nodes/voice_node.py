@@ -92,7 +92,9 @@ class VoiceNode(Node):
         if c.tts and self._espeak is None:
             self.get_logger().warning("tts: espeak-ng is not installed; feedback is not spoken")
         if self._espeak:
-            self._tts_thread = threading.Thread(target=self._speak_loop, daemon=True)
+            self._tts_thread = threading.Thread(
+                target=self._speak_loop, name="voice-tts", daemon=True
+            )
             self._tts_thread.start()
             self.create_subscription(
                 String, contract.FEEDBACK.name, self._on_feedback, profile(contract.FEEDBACK)
@@ -361,9 +363,11 @@ class VoiceNode(Node):
         try:
             self._tts_jobs.put_nowait(None)
         except queue.Full:
-            pass  # the speaker thread is a daemon: it ends with the process
+            pass  # a full queue: the speaker is still alive after the joins, see spin.leave
         self._jobs.put(None)
         self._worker.join(timeout=2.0)
+        if self._espeak:
+            self._tts_thread.join(timeout=0.5)
 
 
 def main(argv: list[str] | None = None) -> int:
