@@ -112,12 +112,15 @@ def test_every_clause_becomes_its_steps(text, intent, want):
 
 
 def test_a_plan_that_disagrees_with_the_classifier_falls_back_to_the_skeleton():
-    # The composed plan ends in find, not navigate; the skeleton's [navigate_to bedroom] would
-    # leave out the goal, so nothing moves and the operator is asked (before c659e0b's
-    # successor: the trip alone, with a note).
-    d = respond("go to the bedroom and find the red cup", "navigate")
+    # The composed plan ends in meeting someone, not navigate; the skeleton's [navigate_to
+    # bedroom] would leave out the goal, so nothing moves and the operator is asked (before
+    # c659e0b's successor: the trip alone, with a note). ("... and find the red cup" no longer
+    # reaches the classifier: a find clause at the end is read as the goal from the words.)
+    d = respond("go to the bedroom and meet the woman", "navigate")
     assert d.plan.type == "clarify" and not d.plan.steps
-    assert "“find the red cup”" in d.plan.say  # ... and the operator hears what is left out
+    assert "“meet the woman”" in d.plan.say  # ... and the operator hears what is left out
+    assert steps(respond("go to the bedroom and find the red cup", "navigate")) == [
+        ("navigate_to", "bedroom"), ("find", "red cup")]  # fmt: skip
     # A clause before the goal may be left out with a note: the goal is still carried out.
     d = respond("turn left 90 degrees and find the red cup", "find")
     assert steps(d) == [("find", "red cup")]
@@ -495,3 +498,71 @@ def test_furniture_the_object_is_on_is_where_to_look_not_a_place(text, lead):
     d = Reasoner(ReasoningConfig(), PLACES).respond(text, 0.0)
     assert steps(d) == [*lead, ("find", "red cup"), ("pick", "red cup"),
                         ("navigate_to", "operator"), ("place",)]  # fmt: skip
+
+
+# --- a verb said once, a list of things, one gripper ------------------------------------------
+NAV = "navigate_to"
+ELIDED = [
+    ("go to the bedroom, then the kitchen", "navigate", [(NAV, "bedroom"), (NAV, "kitchen")]),
+    ("go to the kitchen, the bedroom and then the hallway", "navigate",
+     [(NAV, "kitchen"), (NAV, "bedroom"), (NAV, "hallway")]),
+    ("visit the kitchen then the bedroom", "navigate", [(NAV, "kitchen"), (NAV, "bedroom")]),
+    ("approach the red cup, then the green box", "find",
+     [("find", "red cup"), ("approach", "red cup"), ("find", "green box"),
+      ("approach", "green box")]),
+    ("bring the red cup and the blue ball to the kitchen", "bring",
+     [("find", "red cup"), ("pick", "red cup"), (NAV, "kitchen"), ("place",),
+      ("find", "blue ball"), ("pick", "blue ball"), (NAV, "kitchen"), ("place",)]),
+    ("bring me the red cup and the green box", "bring",
+     [("find", "red cup"), ("pick", "red cup"), (NAV, "operator"), ("place",),
+      ("find", "green box"), ("pick", "green box"), (NAV, "operator"), ("place",)]),
+    ("go to the kitchen and pick up the red cup", "pick",
+     [(NAV, "kitchen"), ("find", "red cup"), ("pick", "red cup")]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "intent", "want"), ELIDED)
+@pytest.mark.parametrize("classifier", ["as labelled", "bring"])
+def test_a_verb_said_once_carries_on_to_every_thing_listed(text, intent, want, classifier):
+    # "bring" as the classifier's answer: these plans come from the words, whatever it says
+    # (before: "go to the bedroom, then the kitchen" went to the bedroom only, without a word).
+    d = respond(text, intent if classifier == "as labelled" else classifier)
+    assert d.plan.type == "plan", d.plan.say
+    assert steps(d) == want
+    assert "couldn't fit" not in d.plan.say
+
+
+def test_a_verbless_clause_is_read_only_after_a_verb_it_can_take():
+    assert read("the kitchen and go to the bedroom") is None
+    assert read("go to the kitchen and the cup is red") is None
+    assert [a.what for a in read("find the cup and the ball")] == ["cup", "ball"]
+
+
+def test_a_second_thing_to_pick_while_holding_one_is_asked_about():
+    d = respond("pick up the red cup then the blue ball", "pick")
+    assert d.plan.type == "clarify" and not d.plan.steps
+    assert "one thing at a time" in d.plan.say and "the red cup" in d.plan.say
+
+
+def test_a_plan_longer_than_max_steps_is_asked_about_not_cut_short():
+    text = "take the red cup, the blue ball, the green box and the yellow bottle to the bedroom"
+    assert len(read(text)) == 4
+    d = respond(text, "bring")  # 16 steps; max_steps is 12
+    assert d.plan.type == "clarify" and not d.plan.steps
+    assert "more than 12 steps" in d.plan.say
+    three = respond("take the red cup, the blue ball and the green box to the bedroom", "bring")
+    assert len(three.plan.steps) == 12
+
+
+def test_a_trip_to_a_named_place_is_not_carried_out_by_a_trip_elsewhere():
+    # The skeleton for "bring" goes to the operator; that trip is not the one to the kitchen.
+    r = Reasoner(ReasoningConfig(), PLACES, Fixed("bring"))
+    assert r._left_out(
+        "go to the kitchen and bring me the red cup",
+        [{"skill": "find", "object": "red cup"}, {"skill": "pick", "object": "red cup"},
+         {"skill": "navigate_to", "place": "operator"}, {"skill": "place"}],
+    ) == ["go to the kitchen"]  # fmt: skip
+    # A verbless clause is judged with the verb before it.
+    assert r._left_out(
+        "go to the kitchen, then the bedroom", [{"skill": "navigate_to", "place": "kitchen"}]
+    ) == ["the bedroom"]

@@ -173,8 +173,8 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
         if where is None:
             return None
         return Act("report", what="person", where=where, to=np(m.group("who")))
-    m = re.match(r"^(?:go|navigate|move|head|walk|drive|proceed)(?: over| back)?"
-                 r" (?:to|into|towards?) (?P<where>.+)$", c)  # fmt: skip
+    m = re.match(r"^(?:(?:go|navigate|move|head|walk|drive|proceed)(?: over| back)?"
+                 r" (?:to|into|towards?)|visit) (?P<where>.+)$", c)  # fmt: skip
     if m:
         return Act("go", where=m.group("where"))
     m = re.match(
@@ -325,15 +325,64 @@ def _guide(c: str) -> Act | None:
                text=verb)  # fmt: skip
 
 
+# "go to the bedroom, then the kitchen", "find the cup and the ball": a clause that is only a
+# noun phrase repeats the verb of the clause before it, for acts whose one argument it can be.
+_ELIDED = frozenset({"go", "find", "approach", "pick"})
+_NOUN_PHRASE = re.compile(
+    r"^(?:the|a|an|my|your|some)\s+(?!.*\b(?:is|are|was|were|be|been|should|will|would|can|"
+    r"could|must|do|does|did|has|have|had|to)\b)[\w' -]+$"
+)
+
+
+def elided(prev: Act, clause: str) -> Act | None:
+    """The act of a verbless clause that continues `prev` ("..., then the kitchen"), or None."""
+    c = strip_lead(clause)
+    if prev.kind not in _ELIDED or not _NOUN_PHRASE.match(c):
+        return None
+    if prev.kind == "go":
+        return Act("go", where=c)
+    what, where = _split_where(c)
+    return replace(prev, what=np(what), where=where, person=is_person(what), pronoun="")
+
+
+def _carried_list(parts: list[str], guide: bool) -> tuple[list[Act], int] | None:
+    """ "bring the cup and the ball to the kitchen" (split into "bring the cup" and "the ball to
+    the kitchen"): one carry per object, each to the same place, and how many parts they use;
+    None when the parts joined again are no such carry. The robot holds one thing at a time, so
+    the objects go one after the other."""
+    for end in range(2, len(parts) + 1):
+        act = read_clause(" and ".join(parts[:end]), guide=guide)
+        if act is None or act.kind not in ("give", "put") or act.what is None:
+            continue
+        items = [np(x) for x in re.split(r"\s+and\s+", act.what)]
+        if len(items) != end or any(x is None or not _NOUN_PHRASE.match(f"the {x}")
+                                    for x in items):  # fmt: skip
+            return None
+        return [replace(act, what=x) for x in items], end
+    return None
+
+
 def read(text: str) -> list[Act] | None:
     """The acts of every clause in order, or None when any clause fits no pattern."""
     acts: list[Act] = []
-    for clause in clauses(text):
+    parts = clauses(text)
+    i = 0
+    while i < len(parts):
+        clause = parts[i]
+        i += 1
         found = _FOUND_AT.match(_LEAD.sub("", clause).strip())
         if found and acts and acts[-1].kind == "guide" and acts[-1].where is None:
             acts[-1] = replace(acts[-1], where=found.group("where"))
             continue
-        act = read_clause(clause, guide=any(a.person for a in acts))
+        guide = any(a.person for a in acts)
+        carried = _carried_list(parts[i - 1 :], guide)
+        if carried is not None:
+            acts += carried[0]
+            i += carried[1] - 1
+            continue
+        act = read_clause(clause, guide=guide)
+        if act is None and acts:
+            act = elided(acts[-1], clause)
         if act is None:
             return None
         acts.append(act)

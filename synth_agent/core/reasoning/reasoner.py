@@ -230,6 +230,8 @@ def _short(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+# Verbs that only take hold ("take" and "get" often mean bring: "get the cup from the kitchen").
+_PICK_VERB = re.compile(r"^(?:pick up|pick|grab|grasp|lift)\b")
 _YES = re.compile(r"^(?:yes|yeah|yep|sure|ok|okay|go ahead|do it|confirm|confirmed|affirmative|"
                   r"please do|yes please|correct|right)\b")  # fmt: skip
 _NO = re.compile(r"^(?:no|nope|don'?t|do not|negative|cancel|never mind|not now)\b")
@@ -308,6 +310,11 @@ class Reasoner:
     def _decide(
         self, text: str, kind: str, say: str, intent: str, stage: str, steps=None, **kw: Any
     ) -> Decision:
+        if kind == "plan" and steps and len(steps) > self.cfg.max_steps:
+            # Cutting the plan short would drop what comes last without a word.
+            kind, steps = "clarify", None
+            say = (f"That takes more than {self.cfg.max_steps} steps, more than I plan at once, "
+                   "so I haven't started anything. Could you give it to me in parts?")  # fmt: skip
         if kind == "plan" and steps:
             left = self._left_out(text, steps)
             quoted = ", ".join(f"“{_short(c, 40)}”" for c in left)
@@ -331,17 +338,22 @@ class Reasoner:
         step of its skill (`_CLAUSE_SKILLS`); other clauses are not judged here (verbs without
         a skill are `skipped_verbs`' to name). A clause that names its place or object takes
         the step with that name ("go to the kitchen and go to the bedroom" planned as
-        [navigate_to bedroom] leaves out the kitchen); the others take steps of their skill,
-        the last clauses first (a plan is built for the goal)."""
+        [navigate_to bedroom] leaves out the kitchen; a trip to a named place is never carried
+        out by a trip elsewhere); the others take steps of their skill, the last clauses first
+        (a plan is built for the goal)."""
         parts = clauses(text)
         if len(parts) < 2 or any(s["skill"] == "stop" for s in steps):
             return []
         person = False
         needs: list[tuple[str, tuple[str, ...], str | None]] = []
+        prev: compose.Act | None = None
         for clause in parts:
             if out_of_skill(clause):
                 continue  # a verb without a skill: `skipped_verbs` names it
             act = compose.read_clause(clause, guide=person)
+            if act is None and prev is not None:
+                act = compose.elided(prev, clause)  # "..., then the kitchen"
+            prev = act
             motion = parse_motion(clause, self.cfg.default_drive_m)
             name = None
             if act is not None:
@@ -366,7 +378,9 @@ class Reasoner:
             if step is not None:
                 free.remove(step)
                 done.add(i)
-        for i, (_, need, _) in reversed(list(enumerate(needs))):
+        for i, (_, need, name) in reversed(list(enumerate(needs))):
+            if name and need == ("navigate_to",):
+                continue  # a trip to a named place is carried out only by a trip there
             step = next((s for s in free if s["skill"] in need), None)
             if i not in done and step is not None:
                 free.remove(step)
@@ -798,7 +812,6 @@ class Reasoner:
             else:
                 steps.append({"skill": "wait", "seconds": round(mo.value, 3)})
                 says.append(f"waiting {mo.value:g} s")
-        steps = steps[: self.cfg.max_steps]
         kind = steps[-1]["skill"]
         intent = kind if kind in ("turn", "drive") else "other"
         return self._decide(text, "plan", "OK, " + ", then ".join(says) + ".", intent, "rules",
@@ -838,6 +851,12 @@ class Reasoner:
                 return "find", 1.0
         if act is not None and act.kind == "give" and not act.to_person:
             return "bring", 1.0  # "take the cup to the bedroom": carrying it there
+        if act is not None and act.kind == "pick" and _PICK_VERB.match(compose.strip_lead(last)):
+            return "pick", 1.0  # "go to the kitchen and pick up the cup": nothing to bring back
+        if acts and all(a.kind == "go" for a in acts):
+            return "navigate", 1.0  # "go to the bedroom, then the kitchen": trips only
+        if act is not None and act.kind == "find" and not act.person:
+            return "find", 1.0  # "find the cup and the ball", "..., then look for the box"
         if returning and act is not None and act.kind in ("go", "find", "pick"):
             # "find the cup and return to me": the words say what to do before coming back
             # (a classifier hears "return ... me" as a hand-over)
@@ -869,7 +888,7 @@ class Reasoner:
         result = build(slots, norm, now)
         composed = self._compose(text, now)
         if composed is not None and not isinstance(composed, str):
-            steps = composed[: self.cfg.max_steps]
+            steps = composed
             plan = self._make(text, "plan", "OK.", steps)
             if carries_out(plan, intent):  # the classifier still judges what is wanted
                 say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
@@ -885,7 +904,6 @@ class Reasoner:
         if isinstance(result, str):
             return self._decide(text, "clarify", result, intent, "world", confidence=conf)
         steps, say = result
-        steps = steps[: self.cfg.max_steps]
         skipped = skipped_verbs(text)
         if skipped:
             say = f"I can't {' or '.join(dict.fromkeys(skipped))}, so I'll leave that out. {say}"
@@ -1013,6 +1031,7 @@ class Reasoner:
         found: str | None = None  # the last thing a `find` step located
         held = self.memory.held
         went = False
+        hands_full: str | None = None  # the question when a second object is to be picked
 
         def go(phrase: str | None) -> bool:
             nonlocal went
@@ -1037,13 +1056,21 @@ class Reasoner:
             return self.resolve_object(phrase, now)
 
         def fetch(phrase: str | None, where: str | None) -> str | None:
-            """Find and pick the object unless it is already in hand."""
-            nonlocal obj, held, found
+            """Find and pick the object unless it is already in hand (None when it cannot
+            be; `hands_full` says why when another object is in hand)."""
+            nonlocal obj, held, found, hands_full
             name = thing(phrase)
             if name is None or compose.is_person(name):
                 return None
             if held == name:
                 return name
+            if held is not None:  # one gripper: "pick up the cup, then the ball"
+                hands_full = (
+                    f"I can hold only one thing at a time, and I'd still be holding "
+                    f"{_the(held)} when you want {_the(name)}. Where should I put "
+                    f"{_the(held)} first?"
+                )
+                return None
             if not go(where):
                 return None
             if where is not None:
@@ -1117,10 +1144,10 @@ class Reasoner:
                 steps.append({"skill": "approach", "object": name})
             elif k == "pick":
                 if fetch(act.what, act.where) is None:
-                    return None
+                    return hands_full
             elif k == "give":
                 if fetch(act.what, act.where) is None:
-                    return None
+                    return hands_full
                 if act.to == "operator":
                     steps += [{"skill": "navigate_to", "place": "operator"}, {"skill": "place"}]
                 elif act.to_person:
@@ -1141,7 +1168,7 @@ class Reasoner:
                 held = None
             elif k == "put":
                 if held is None and fetch(act.what, None) is None:
-                    return None
+                    return hands_full
                 if not go(act.where):
                     return None
                 steps.append({"skill": "place"})
