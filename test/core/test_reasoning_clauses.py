@@ -566,3 +566,21 @@ def test_a_trip_to_a_named_place_is_not_carried_out_by_a_trip_elsewhere():
     assert r._left_out(
         "go to the kitchen, then the bedroom", [{"skill": "navigate_to", "place": "kitchen"}]
     ) == ["the bedroom"]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("go to the kitchen and look around", [(NAV, "kitchen"), ("describe",)]),
+     ("go to the kitchen and look at the window", [(NAV, "kitchen"), ("describe",)]),
+     ("go to the bedroom and take a look", [(NAV, "bedroom"), ("describe",)]),
+     ("go to the kitchen, look at the red cup and come back",
+      [(NAV, "kitchen"), ("find", "red cup"), ("describe",), (NAV, "operator")])],
+)  # fmt: skip
+@pytest.mark.parametrize("classifier", ["navigate", "describe"])
+def test_looking_somewhere_goes_there_then_looks(text, want, classifier):
+    # Before: "... and look around" was asked about ("couldn't fit"), "... and look at the
+    # window" looked where the robot stood and left out the trip.
+    d = respond(text, classifier)
+    assert d.plan.type == "plan", d.plan.say
+    assert steps(d) == want
+    assert response_intent(d) == "describe"

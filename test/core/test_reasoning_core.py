@@ -22,6 +22,8 @@ STOP_PHRASES = [
     "stay still", "hold still", "hold it", "never mind", "nevermind", "no no, stop!",
     "stop, stop, stop", "whoa", "whoa whoa", "that's enough", "stop the robot",
     "stop everything", "hey robot, stop", "quit it", "stop right there", "cease",
+    "wait here", "stay here", "stay", "wait for me", "stay where you are",
+    "stay here until I come back", "please wait there",
 ]  # fmt: skip
 NOT_STOP = [
     "stop by the kitchen",
@@ -30,6 +32,10 @@ NOT_STOP = [
     "go to the kitchen",
     "bring me the red cup",
     "turn left",
+    "wait, go to the kitchen instead",  # a bare "wait" changes the command, it is no stop
+    "wait 5 seconds",
+    "wait for me in the kitchen",
+    "don't stay here, go to the kitchen",
 ]
 
 
@@ -156,6 +162,20 @@ def test_parse_number_words():
 def test_spoken_hundreds_read_as_one_number(words, value):
     """ "Turn one eighty" is 180 degrees, as people say it; it was read as 81."""
     assert parse_number(words.split()) == (value, len(words.split()))
+
+
+@pytest.mark.parametrize(
+    "text, degrees",
+    [("turn around", 180.0), ("spin around", 360.0), ("turn around twice", 360.0),
+     ("spin around twice", 720.0), ("turn left twice", 180.0),
+     ("turn right 90 degrees three times", -270.0), ("turn left a little", 20.0),
+     ("turn right slightly", -20.0), ("turn left a bit", 20.0), ("turn left", 90.0)],
+)  # fmt: skip
+def test_how_far_and_how_many_times_a_turn_goes(text, degrees):
+    """ "twice" was dropped (spin around twice: 180) and "a little" turned 90 degrees."""
+    motion = parse_motion(text)
+    assert motion is not None and motion.skill == "turn"
+    assert motion.value == pytest.approx(degrees)
 
 
 def test_a_turn_said_in_spoken_hundreds_turns_that_far():

@@ -12,9 +12,11 @@ to the skeletons, so this can only add structure, never guess it.
 Only acts the skill registry can carry out exist here: go, return (back to the operator: "come
 back", "come here", "return to me"), find, approach (find, then go up to it), meet, greet (a
 `say`), pick, give (to the operator, a person or a place: "move the box to the bedroom" is
-fetch, carry, put down), put, follow, guide, answer (ask for the question) and report (go, look,
-come back, tell; a report meant for someone else comes to the operator instead, saying so).
-Guiding ("guide",
+fetch, carry, put down), put, follow, guide, answer (ask for the question), report (go, look,
+come back, tell; a report meant for someone else comes to the operator instead, saying so) and
+look (look where the robot is and say what it sees: "go to the kitchen and look around"). A
+clause without a verb repeats the one before ("go to the bedroom, then the kitchen"), and
+"bring the cup and the ball to X" is one carry per object. Guiding ("guide",
 "escort", "lead", "accompany", "show ... the way to", and "take"/"bring" with a person, a name or
 "him"/"her"/"them" before "to") becomes the `guide` skill after finding the person where the
 command says they are ("from the sofa", "at the door", or a later "you can find her at the
@@ -53,7 +55,7 @@ class Act:
     `to_where` where that person is."""
 
     # go | return | find | approach | meet | greet | pick | give | put | follow | guide |
-    # answer | report
+    # answer | report | look
     kind: str
     what: str | None = None
     where: str | None = None
@@ -177,6 +179,9 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
                  r" (?:to|into|towards?)|visit) (?P<where>.+)$", c)  # fmt: skip
     if m:
         return Act("go", where=m.group("where"))
+    m = _LOOK.match(c)
+    if m:
+        return Act("look", what=np(m.group("what")))
     m = re.match(
         r"^(?P<verb>greet|salute|say (?:hello|hi) to|introduce yourself to|wave (?:to|at)|"
         r"meet)\s+(?P<who>.+)$",
@@ -267,6 +272,10 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
     return None
 
 
+# "look around", "take a look", "look at the window": look and say what is seen (`describe`).
+_LOOK = re.compile(
+    r"^(?:(?:have|take) a look(?: around)?|look around|look (?:at|over) (?P<what>.+))$"
+)
 # "approach the cup", "get close to the box": go up to a thing (find, then approach it). A bare
 # "go to X" stays a `go`: there a place is meant, and an object after it is asked about.
 _APPROACH = re.compile(

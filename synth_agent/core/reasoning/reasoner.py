@@ -99,6 +99,7 @@ _CLAUSE_SKILLS: dict[str, tuple[str, ...]] = {
     "approach": ("approach",), "greet": ("say",), "answer": ("say",),
     "pick": ("pick",), "give": ("place",), "put": ("place",), "follow": ("follow",),
     "guide": ("guide",), "report": ("describe",), "return": ("navigate_to",),
+    "look": ("describe",),
 }  # fmt: skip
 # Clauses the clause reader leaves to the skeletons ("follow the person", "look around"), by
 # their first words: the steps that carry them out.
@@ -855,6 +856,8 @@ class Reasoner:
             return "pick", 1.0  # "go to the kitchen and pick up the cup": nothing to bring back
         if acts and all(a.kind == "go" for a in acts):
             return "navigate", 1.0  # "go to the bedroom, then the kitchen": trips only
+        if act is not None and act.kind == "look":
+            return "describe", 1.0  # "go to the kitchen and look around"
         if act is not None and act.kind == "find" and not act.person:
             return "find", 1.0  # "find the cup and the ball", "..., then look for the box"
         if returning and act is not None and act.kind in ("go", "find", "pick"):
@@ -1194,6 +1197,11 @@ class Reasoner:
                     return None
                 steps += guide
                 person = guide[-1].get("person", person)
+            elif k == "look":
+                name = self._known_object(act.what)  # "look at the cup": find it first
+                if name is not None and not _is_person(name):
+                    find(name)
+                steps.append({"skill": "describe"})
             elif k == "report":
                 if act.where is None and not went:
                     return None  # a question about here: the answer stage's job

@@ -41,6 +41,13 @@ _STOP_PHRASES = re.compile(
     r"that'?s enough|enough|stop stop|whoa|woah|emergency stop|e stop"
     r")(?:\s+(?:please|robot|now|right now|immediately|at once|it|there))*$"
 )
+# Staying where it is: a stop by another name ("wait here", "stay where you are until I'm
+# back"). A bare "wait" is not one: "wait, go to the kitchen instead" changes the command.
+_STAY = re.compile(
+    r"^(?:(?:please|robot|just|now|ok|okay)\s+)*(?:stay|remain|wait)(?: right)?"
+    r"(?P<where> here| there| where you are| put| for me)?(?: for me)?"
+    r"(?: (?:until|till|til) .+)?(?:\s+please)?$"
+)
 _NOT_STOP = re.compile(r"\b(?:don'?t|do not|never|without)\s+(?:stop|halt|cancel)\b|\bstop by\b")
 
 
@@ -51,6 +58,9 @@ def is_stop(text: str) -> bool:
         return False
     for clause in clauses(text) or [norm]:
         if _STOP_PHRASES.match(clause):
+            return True
+        stay = _STAY.match(clause)
+        if stay and (stay.group("where") or not clause.split()[-1] == "wait"):
             return True
         toks = clause.split()
         if toks and any(t in _STOP_CORE for t in toks):
@@ -115,6 +125,22 @@ def _quantity(toks: list[str], units: dict[str, float]) -> float | None:
     return None
 
 
+SMALL_TURN_DEG = 20.0  # "turn left a little"
+_TIMES = {"once": 1, "twice": 2, "thrice": 3}
+
+
+def _times(toks: list[str]) -> int:
+    """How many times a motion is asked for: "twice", "three times" (1 when not said)."""
+    for i, t in enumerate(toks):
+        if t in _TIMES:
+            return _TIMES[t]
+        if t == "times" and i > 0:
+            num = parse_number(toks[i - 1 : i])
+            if num is not None and num[0] == int(num[0]) and 1 <= num[0] <= 10:
+                return int(num[0])
+    return 1
+
+
 def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
     """An exact turn/drive/wait in one clause, or None when the clause is not one."""
     toks = normalize(clause).split()
@@ -128,9 +154,13 @@ def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
     if not text:
         return None
     if _TURN_VERB.match(text) and not re.match(r"^turn\s+(?:on|off)\b", text):
+        times = _times(toks)
         if re.search(r"\baround\b|\babout face\b|\bother way\b|\bopposite\b|\bback\b", text):
             deg = _quantity(toks, _UNITS_DEG)
-            return Motion("turn", deg if deg is not None else 180.0, deg is not None)
+            if deg is None:  # "spin around" is a whole turn, "turn around" a half
+                deg = 360.0 if text.startswith(("spin", "pivot", "swivel")) else 180.0
+                return Motion("turn", deg * times, times > 1)
+            return Motion("turn", deg * times, True)
         sign = 1.0
         if re.search(r"\bright\b|\bclockwise\b(?<!counter)", text) and not re.search(
             r"counter ?clockwise|anti ?clockwise", text
@@ -147,8 +177,9 @@ def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
         if deg is None and not has_dir:
             return None
         if deg is None:
-            return Motion("turn", sign * 90.0, False)
-        return Motion("turn", sign * deg, True)
+            small = re.search(r"\b(?:a (?:little|bit|tad)|slightly|a little bit|a touch)\b", text)
+            return Motion("turn", sign * (SMALL_TURN_DEG if small else 90.0) * times, False)
+        return Motion("turn", sign * deg * times, True)
     # A bare "back" is too little to move on ("come back"? "go back"?): it needs a verb or a
     # distance ("back up", "back 2 m").
     if _DRIVE_VERB.match(text) or (text.startswith("back") and text != "back"):
