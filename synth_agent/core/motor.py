@@ -15,7 +15,7 @@ smooth profile into a jerky one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -121,6 +121,24 @@ class MotorControlConfig:
     step_timeout_factor: float = 3.0
     # After a plan ends or is preempted, keep sending zero this long, then go quiet.
     stop_hold_s: float = 0.5
+
+    def at_speed(self, fraction: float) -> MotorControlConfig:
+        """This config with its speed limits scaled by `fraction` (0 < fraction <= 1): a plan
+        said "slowly" (`Plan.speed`). Minimum speeds stay below the new maxima; step time
+        budgets, computed from the maxima, grow to match."""
+        if not (math.isfinite(fraction) and 0.0 < fraction <= 1.0):
+            raise ValueError(f"speed: expected 0 < speed <= 1, got {fraction!r}")
+        if fraction == 1.0:
+            return self
+        lin, ang = self.max_linear_mps * fraction, self.max_angular_radps * fraction
+        return replace(
+            self,
+            max_linear_mps=lin,
+            max_angular_radps=ang,
+            min_linear_mps=min(self.min_linear_mps, 0.5 * lin),
+            min_angular_radps=min(self.min_angular_radps, 0.5 * ang),
+            search_turn_radps=self.search_turn_radps * fraction,
+        )
 
     def __post_init__(self) -> None:
         positive = (

@@ -125,7 +125,8 @@ class PlanExecutor:
             return
         step = self.plan.steps[self.index]
         try:
-            self.skill = build_skill(step, self.cfg, self.places, self.navigator)
+            cfg = self.cfg if self.plan.speed is None else self.cfg.at_speed(self.plan.speed)
+            self.skill = build_skill(step, cfg, self.places, self.navigator)
         except (KeyError, ValueError) as e:
             self.skill = None
             self._emit("failed", self.index, step.skill, str(e.args[0]))

@@ -102,6 +102,8 @@ class Expect:
     # The plan must end failed, the failed step's reason holding each of these words, with the
     # robot at rest at the end: the right outcome when the way is blocked for good.
     fails_with: tuple[str, ...] | None = None
+    # The robot's peak ground-truth speed over the scenario ("slowly": half the motor's limit).
+    max_speed_mps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +360,11 @@ def evaluate(sc: Scenario, obs: Observed, places: Places) -> Verdict:
             )
             if abs(along - e.drove_m) > 0.03:
                 return _fail(f"drove {along:.3f} m, asked {e.drove_m:.3f}", "control")
+        if e.max_speed_mps is not None:
+            peak = max((v for _, v, _ in speeds(obs.truth)), default=0.0)
+            if peak > e.max_speed_mps:
+                return _fail(f"peak speed {peak:.3f} m/s, at most {e.max_speed_mps} asked",
+                             "control")  # fmt: skip
         if e.at_place is not None:
             goal = places.get(e.at_place)
             d = math.dist((r1["x"], r1["y"]), (goal.x, goal.y))
@@ -413,9 +420,10 @@ _BOX_ON_ROUTE = (3.4, 1.85, 0.0)
 _PANEL_IN_DOOR = (8.0, 4.49, 0.0)
 
 
-def _nav(name: str, text: str, place: str, **kw: Any) -> Scenario:
+def _nav(name: str, text: str, place: str, expect_extra: dict | None = None, **kw: Any) -> Scenario:
     return Scenario(name, "navigation", (text,),
-                    Expect(skills=("navigate_to",), at_place=place), **kw)  # fmt: skip
+                    Expect(skills=("navigate_to",), at_place=place, **(expect_extra or {})),
+                    **kw)  # fmt: skip
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -454,6 +462,12 @@ SCENARIOS: tuple[Scenario, ...] = (
              Expect(skills=("drive",), drove_m=1.0)),
     Scenario("drive_then_back", "motion", ("drive forward 1 meter", "back up half a metre"),
              Expect(skills=("drive",), drove_m=0.5)),
+    # "Slowly": the plan runs at half of motor control's 0.4 m/s (a 10 % margin for the
+    # ground truth's finite differences).
+    Scenario("drive_1m_slowly", "motion", ("drive forward 1 meter slowly",),
+             Expect(skills=("drive",), drove_m=1.0, max_speed_mps=0.22)),
+    _nav("nav_kitchen_slowly", "go to the kitchen slowly", "kitchen",
+         expect_extra={"max_speed_mps": 0.22}),
     # Stop in the middle of motion: at rest within 0.5 s of the command.
     Scenario("stop_while_driving", "stop", ("drive forward 2 meters",),
              Expect(outcome=False, rest_within_s=0.5), Action("stop", after_s=1.5), fast=True),

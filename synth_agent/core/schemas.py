@@ -140,6 +140,9 @@ class Plan(_Strict):
     type: Literal["plan", "answer", "clarify", "refuse"]
     steps: list[Step] = Field(default_factory=list, max_length=32)
     say: str = ""
+    # A fraction of motor control's speed limits for every step ("go to the kitchen slowly":
+    # 0.5); None is full. It can only lower speeds: the safety gate caps independently.
+    speed: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -232,3 +232,44 @@ def test_find_cancels_its_delegated_navigation_when_the_object_shows_up():
     scene = _scene(t, ("red cup", "red", 2.0, 1.5))
     tick = ex.tick(world.obs(scene=scene), t + DT)
     assert tick.statuses[-1].state == "succeeded" and nav.cancels == 1
+
+
+def _speeds(speed: float | None, *steps: dict, world: World | None = None):
+    raw = {"id": "slow", "command": "test", "type": "plan", "steps": list(steps)}
+    if speed is not None:
+        raw["speed"] = speed
+    ex = PlanExecutor(CFG, TWO_ROOMS_PLACES)
+    world = world or World([])
+    ex.submit(parse_plan(raw), 0.0)
+    _, statuses, _, cmds = drive_loop(ex, world, 0.0, 240.0)
+    cmds = [c for c in cmds if c is not None]
+    return statuses[-1], max(abs(c.linear) for c in cmds), max(abs(c.angular) for c in cmds)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [({"skill": "drive", "distance_m": 2.0},), ({"skill": "turn", "angle_deg": 180.0},),
+     ({"skill": "navigate_to", "place": "east"},)],
+)  # fmt: skip
+def test_a_slow_plan_stays_under_its_fraction_of_the_limits_and_still_arrives(steps):
+    def world():
+        return World(TWO_ROOMS, x=1.0, y=1.5) if steps[0]["skill"] == "navigate_to" else World([])
+
+    full, v_full, w_full = _speeds(None, *steps, world=world())
+    slow, v_slow, w_slow = _speeds(0.5, *steps, world=world())
+    assert full.state == slow.state == "succeeded", (full, slow)
+    assert v_slow <= 0.5 * CFG.max_linear_mps + 1e-9
+    assert w_slow <= 0.5 * CFG.max_angular_radps + 1e-9
+    # ... where the full-speed plan used more than that (the test can tell them apart).
+    assert v_full > 0.5 * CFG.max_linear_mps or w_full > 0.5 * CFG.max_angular_radps
+
+
+def test_at_speed_scales_the_limits_and_keeps_minimums_below_them():
+    slow = CFG.at_speed(0.1)
+    assert slow.max_linear_mps == pytest.approx(0.1 * CFG.max_linear_mps)
+    assert slow.min_linear_mps < slow.max_linear_mps
+    assert slow.min_angular_radps < slow.max_angular_radps
+    assert CFG.at_speed(1.0) is CFG
+    for bad in (0.0, -0.5, 1.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="speed"):
+            CFG.at_speed(bad)

@@ -425,3 +425,24 @@ def test_it_with_a_particle_and_nothing_before_is_asked_about():
 def test_come_back_is_not_a_reverse_drive():
     assert parse_motion("come back") is None
     assert parse_motion("come back 1 m").value == -1.0
+
+
+@pytest.mark.parametrize(
+    "text", ["go to the kitchen slowly", "carefully bring me the red cup",
+             "drive forward 1 meter slowly", "please go to the bedroom at half speed"],
+)  # fmt: skip
+def test_slowly_runs_the_plan_at_half_speed_and_says_so(text):
+    d = reasoner().respond(text, 0.0)
+    assert d.plan.type == "plan" and d.plan.speed == 0.5, d.plan
+    assert "half my usual speed" in d.plan.say
+
+
+def test_speed_words_are_never_dropped_silently():
+    plain = reasoner().respond("go to the kitchen", 0.0).plan
+    assert plain.speed is None and "speed" not in plain.say
+    fast = reasoner().respond("go to the kitchen quickly", 0.0).plan
+    assert fast.speed is None and "safety limits" in fast.say  # no faster than the limits
+    d = reasoner().respond("slow down", 0.0)
+    assert d.plan.type == "clarify" and "“slowly”" in d.plan.say
+    # A plan without motion has no speed.
+    assert reasoner().respond("wait 5 seconds slowly", 0.0).plan.speed is None

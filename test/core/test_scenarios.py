@@ -120,6 +120,20 @@ def test_turns_and_drives_within_tolerance():
                         PLACES).success  # fmt: skip
 
 
+def test_a_slow_plan_is_judged_on_its_peak_ground_truth_speed():
+    slow = Scenario("s", "motion", ("drive 1 m slowly",),
+                    Expect(skills=("drive",), drove_m=1.0, max_speed_mps=0.22))  # fmt: skip
+    pd = plan("plan", [{"skill": "drive", "distance_m": 1.0}])
+
+    def track(v: float) -> list[dict]:  # west at v m/s for exactly 1 m
+        n = round(1.0 / (v * 0.1))
+        return [truth(0.1 * i, 9.55 - v * 0.1 * i) for i in range(n + 1)]
+
+    assert evaluate(slow, Observed([pd], ["succeeded"], track(0.2)), PLACES).success
+    fast = evaluate(slow, Observed([pd], ["succeeded"], track(0.4)), PLACES)
+    assert fast.failure_class == "control" and "peak speed 0.400" in fast.reason
+
+
 def decelerating(stop_at: float) -> list[dict]:
     """Driving west at 0.4 m/s until t=1.0, braking linearly to rest at `stop_at`."""
     out, x = [], 9.0

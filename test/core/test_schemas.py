@@ -56,6 +56,17 @@ def test_bad_steps_fail_naming_the_field(step, field):
     assert str(err.value).startswith(field), str(err.value)
 
 
+def test_a_plan_speed_is_a_fraction_that_can_only_slow_it_down():
+    assert "speed" not in json.loads(to_json(parse_plan(FETCH)))  # absent: full speed
+    slow = parse_plan(dict(FETCH, speed=0.5))
+    assert slow.speed == 0.5 and json.loads(to_json(slow))["speed"] == 0.5
+    for bad in (0.0, -0.5, 1.5, "fast", float("inf")):
+        with pytest.raises(SchemaError, match="speed"):
+            parse_plan(dict(FETCH, speed=bad))
+    with pytest.raises(SchemaError, match="speed"):
+        parse_plan(json.dumps(dict(FETCH, speed=0.5)).replace("0.5", "NaN"))
+
+
 def test_nan_in_raw_json_text_is_rejected():
     text = json.dumps(dict(FETCH, steps=[{"skill": "turn", "angle_deg": 1.0}])).replace(
         "1.0", "NaN"

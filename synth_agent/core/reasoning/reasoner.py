@@ -231,6 +231,17 @@ def _short(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+# How a plan is said to go: "slowly" runs it at SLOW_SPEED of the motor's limits (`Plan.speed`);
+# "quickly" cannot go beyond them and is answered so.
+SLOW_SPEED = 0.5
+_SLOWLY = re.compile(r"\b(?:slowly|slow|carefully|gently|cautiously|take it easy|easy does it)\b")
+_AT_SPEED = re.compile(
+    r"\b(?:at|with) (?:half|low|a low|reduced|a reduced|a slow|slow) (?:speed|pace)\b", re.I
+)
+_QUICKLY = re.compile(r"\b(?:quickly|fast|faster|quick|hurry|hurry up|rush|asap|speedy)\b")
+_SLOW_DOWN = re.compile(r"^(?:please )?(?:slow down|go slower|slower|not so fast)(?: please)?$")
+_MOVING = frozenset({"navigate_to", "drive", "turn", "find", "approach", "follow", "guide",
+                     "pick", "place"})  # fmt: skip
 # Verbs that only take hold ("take" and "get" often mean bring: "get the cup from the kitchen").
 _PICK_VERB = re.compile(r"^(?:pick up|pick|grab|grasp|lift)\b")
 _YES = re.compile(r"^(?:yes|yeah|yep|sure|ok|okay|go ahead|do it|confirm|confirmed|affirmative|"
@@ -305,8 +316,11 @@ class Reasoner:
         self._count += 1
         return f"{self.id_prefix}{self._count}"
 
-    def _make(self, text: str, kind: str, say: str, steps: list[dict] | None = None) -> Plan:
-        return Plan(id=self._id(), command=text, type=kind, steps=steps or [], say=_short(say, 480))
+    def _make(
+        self, text: str, kind: str, say: str, steps: list[dict] | None = None, speed=None
+    ) -> Plan:
+        return Plan(id=self._id(), command=text, type=kind, steps=steps or [],
+                    say=_short(say, 480), speed=speed)  # fmt: skip
 
     def _decide(
         self, text: str, kind: str, say: str, intent: str, stage: str, steps=None, **kw: Any
@@ -327,7 +341,15 @@ class Reasoner:
                        "Could you say it another way, or one step at a time?")  # fmt: skip
             elif left:  # never silently: the operator hears what the plan does not do
                 say = f"I couldn't fit {quoted} into the plan, so I'll leave that out. {say}"
-        plan = self._make(text, kind, say, steps)
+        speed = None
+        if kind == "plan" and any(st["skill"] in _MOVING for st in steps):
+            norm = normalize(text)
+            if _SLOWLY.search(norm):
+                speed = SLOW_SPEED
+                say = f"{say} Slowly: at half my usual speed."
+            elif _QUICKLY.search(norm):  # never silently: faster than the limits it is not
+                say = f"{say} I'll go at my usual speed; my safety limits set how fast that is."
+        plan = self._make(text, kind, say, steps, speed)
         if kind == "plan":
             self._remember(plan)
         kw.setdefault("model_note", self.model_note)
@@ -482,6 +504,15 @@ class Reasoner:
     # --- the pipeline ----------------------------------------------------------------------
     def respond(self, text: str, now: float) -> Decision:
         """One response to one command (see the module docstring)."""
+        # "at half speed" says how, not where: read as "slowly", or the slot reader would take
+        # "half speed" for a place. The plan keeps the operator's words.
+        read_as = _AT_SPEED.sub("slowly", text)
+        d = self._respond(read_as, now)
+        if read_as != text:
+            d = replace(d, plan=d.plan.model_copy(update={"command": text}))
+        return d
+
+    def _respond(self, text: str, now: float) -> Decision:
         norm = normalize(text)
         self.model_note = ""
         if not norm.strip(" .,;:!?"):
@@ -506,6 +537,10 @@ class Reasoner:
         reason = out_of_skill(text)
         if reason:
             return self._decide(text, "refuse", reason, "other", "skills")
+        if _SLOW_DOWN.match(norm):  # a plan's speed is set when it is given, not changed later
+            return self._decide(text, "clarify", "I can't change the speed of what I'm doing. "
+                                "Say “stop”, then tell me again and add “slowly”.", "other",
+                                "rules")  # fmt: skip
         # 5. Memory forms and exact motions.
         remembered = self._from_memory(text, norm)
         if remembered is not None:
