@@ -136,6 +136,14 @@ class PlanExecutor:
         text = announce(step)
         if text:
             self._pending.feedback.append(text)
+        if (
+            self.plan.speed is not None
+            and self.navigator is not None
+            and step.skill in ("navigate_to", "find", "guide", "place")
+        ):  # the slow promise does not hold for Nav2's trips: the operator hears it
+            self._pending.feedback.append(
+                "Nav2 drives this trip within its own speed limits, not slowly."
+            )
         self._step_t0 = now
         self._started = False
 

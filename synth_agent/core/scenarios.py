@@ -420,10 +420,10 @@ _BOX_ON_ROUTE = (3.4, 1.85, 0.0)
 _PANEL_IN_DOOR = (8.0, 4.49, 0.0)
 
 
-def _nav(name: str, text: str, place: str, expect_extra: dict | None = None, **kw: Any) -> Scenario:
-    return Scenario(name, "navigation", (text,),
-                    Expect(skills=("navigate_to",), at_place=place, **(expect_extra or {})),
-                    **kw)  # fmt: skip
+def _nav(name: str, text: str, place: str, max_speed_mps: float | None = None,
+         **kw: Any) -> Scenario:  # fmt: skip
+    expect = Expect(skills=("navigate_to",), at_place=place, max_speed_mps=max_speed_mps)
+    return Scenario(name, "navigation", (text,), expect, **kw)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -466,8 +466,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     # ground truth's finite differences).
     Scenario("drive_1m_slowly", "motion", ("drive forward 1 meter slowly",),
              Expect(skills=("drive",), drove_m=1.0, max_speed_mps=0.22)),
-    _nav("nav_kitchen_slowly", "go to the kitchen slowly", "kitchen",
-         expect_extra={"max_speed_mps": 0.22}),
+    _nav("nav_kitchen_slowly", "go to the kitchen slowly", "kitchen", max_speed_mps=0.22),
     # Stop in the middle of motion: at rest within 0.5 s of the command.
     Scenario("stop_while_driving", "stop", ("drive forward 2 meters",),
              Expect(outcome=False, rest_within_s=0.5), Action("stop", after_s=1.5), fast=True),

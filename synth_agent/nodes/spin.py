@@ -80,7 +80,13 @@ def leave(code: int) -> int:
     interrupted. Output is flushed first; nothing else is left to finalise (the node is
     destroyed and rclpy shut down).
     """
-    busy = [t.name for t in threading.enumerate() if t.daemon and t.is_alive()]
+    busy = [
+        t.name
+        for t in threading.enumerate()
+        # A foreign (C) thread that once called into Python shows as a _DummyThread, "alive"
+        # for ever: it is not ours to wait for.
+        if t.daemon and t.is_alive() and not isinstance(t, threading._DummyThread)
+    ]
     if not busy:
         return code
     print(f"leaving with thread(s) still running: {', '.join(busy)}", file=sys.stderr)

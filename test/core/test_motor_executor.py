@@ -273,3 +273,14 @@ def test_at_speed_scales_the_limits_and_keeps_minimums_below_them():
     for bad in (0.0, -0.5, 1.5, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="speed"):
             CFG.at_speed(bad)
+
+
+def test_a_slow_plan_says_that_nav2s_trips_keep_their_own_speed():
+    for speed, told in ((0.5, True), (None, False)):
+        ex = PlanExecutor(CFG, TWO_ROOMS_PLACES, FakeNav2())
+        raw = {"id": "s", "command": "t", "type": "plan",
+               "steps": [{"skill": "navigate_to", "place": "east"}]}  # fmt: skip
+        if speed is not None:
+            raw["speed"] = speed
+        tick = ex.submit(parse_plan(raw), 0.0)
+        assert any("Nav2" in f and "not slowly" in f for f in tick.feedback) == told

@@ -36,6 +36,10 @@ NOT_STOP = [
     "wait 5 seconds",
     "wait for me in the kitchen",
     "don't stay here, go to the kitchen",
+    # Staying after other work is no stop (it cancelled the plan and the queue):
+    "go to the kitchen and wait there",
+    "bring me the red cup and wait here",
+    "wait until the door opens, then go to the kitchen",
 ]
 
 
@@ -446,3 +450,35 @@ def test_speed_words_are_never_dropped_silently():
     assert d.plan.type == "clarify" and "“slowly”" in d.plan.say
     # A plan without motion has no speed.
     assert reasoner().respond("wait 5 seconds slowly", 0.0).plan.speed is None
+
+
+def test_how_fast_is_read_off_before_the_command_is_understood():
+    d = reasoner().respond("follow the person slowly", 0.0)
+    assert steps(d)[-1] == {"skill": "follow", "target": "person"} and d.plan.speed == 0.5
+    d = reasoner().respond("walk to the kitchen quickly", 0.0)
+    assert steps(d) == [{"skill": "navigate_to", "place": "kitchen"}] and d.plan.speed is None
+    assert "safety limits" in d.plan.say
+    assert reasoner().respond("go as fast as you can to the kitchen", 0.0).plan.type == "refuse"
+    r = reasoner()
+    r.respond("drive forward 1 meter slowly", 0.0)
+    again = r.respond("again", 1.0)  # slowly again (was full speed)
+    assert steps(again) == [{"skill": "drive", "distance_m": 1.0}] and again.plan.speed == 0.5
+    slower = reasoner(slow_speed=0.3).respond("go to the kitchen slowly", 0.0).plan
+    assert slower.speed == 0.3 and "30% of my usual speed" in slower.say
+    with pytest.raises(ValueError, match="slow_speed"):
+        ReasoningConfig(slow_speed=0.0)
+
+
+@pytest.mark.parametrize(
+    "text, skill, value",
+    [("drive forward 1 meter three times", "drive", 3.0), ("turn left 3x", "turn", 270.0),
+     ("turn right 45 degrees twenty times", "turn", -900.0)],
+)  # fmt: skip
+def test_a_repeat_count_multiplies_the_motion(text, skill, value):
+    motion = parse_motion(text)
+    assert motion is not None and (motion.skill, motion.value) == (skill, pytest.approx(value))
+
+
+def test_a_repeat_count_beyond_the_limit_is_refused_not_dropped():
+    d = reasoner().respond("turn left 20 times", 0.0)  # was 90 degrees
+    assert d.plan.type == "refuse" and "1800 degrees" in d.plan.say

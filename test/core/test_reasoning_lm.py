@@ -222,7 +222,7 @@ def test_single_clause_confident_commands_and_stops_never_ask_the_model() -> Non
     for confidence, calls in ((0.9, 0), (0.5, 1)):
         r, backend = lm_reasoner({"steps": KITCHEN_CUP["steps"][1:]})
         r.classifier = Classifier("bring", confidence)
-        d = r.respond("bring me the red cup", now=0.0)
+        d = r.respond("fetch the red cup", now=0.0)  # no anchor fires
         assert len(backend.calls) == calls
         assert d.plan.type == "plan" and d.intent == "bring"
         assert d.stage == ("lm" if calls else "classifier")

@@ -7,6 +7,7 @@ model loaded). Without `spin.leave` this process aborts on nearly every run.
 """
 
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -48,3 +49,18 @@ def test_a_node_busy_in_native_code_stops_cleanly(tmp_path, domain_id, sig):
         node.stop()
     assert code == 0, node.output[-2000:]
     assert "leaving with thread(s) still running: busy-native" in node.output
+
+
+def test_a_foreign_thread_seen_by_python_does_not_count_as_busy():
+    # A C thread that once called into Python shows as a _DummyThread, "alive" for ever;
+    # counting it would end every such node without finalising (found in review).
+    script = (
+        "import _thread, threading, time\n"
+        "from synth_agent.nodes.spin import leave\n"
+        "_thread.start_new_thread(threading.current_thread, ())\n"
+        "time.sleep(0.3)\n"
+        "print('returned', leave(7))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert out.returncode == 0 and "returned 7" in out.stdout, out.stderr

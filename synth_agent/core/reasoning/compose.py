@@ -55,7 +55,8 @@ class Act:
     `to_where` where that person is."""
 
     # go | return | find | approach | meet | greet | pick | give | put | follow | guide |
-    # answer | report | look
+    # answer | report | look | stay | motion (`text` is the clause: `rules.parse_motion`
+    # reads it)
     kind: str
     what: str | None = None
     where: str | None = None
@@ -336,21 +337,47 @@ def _guide(c: str) -> Act | None:
 
 # "go to the bedroom, then the kitchen", "find the cup and the ball": a clause that is only a
 # noun phrase repeats the verb of the clause before it, for acts whose one argument it can be.
-_ELIDED = frozenset({"go", "find", "approach", "pick"})
-_NOUN_PHRASE = re.compile(
-    r"^(?:the|a|an|my|your|some)\s+(?!.*\b(?:is|are|was|were|be|been|should|will|would|can|"
-    r"could|must|do|does|did|has|have|had|to)\b)[\w' -]+$"
+_ELIDED = frozenset({"go", "find", "approach", "pick", "give", "put"})
+_NOT_NOUN = r"(?!.*\b(?:is|are|was|were|be|been|should|will|would|can|could|must|do|does|did|has|have|had|to)\b)"  # noqa: E501
+_NOUN_PHRASE = re.compile(rf"^(?:the|a|an|my|your|some)\s+{_NOT_NOUN}[\w' -]+$")
+# After a trip, a place without its article or with its preposition: "go to the kitchen and
+# bedroom", "go to the bedroom then to the kitchen", "... and then in the bathroom".
+_NEXT_PLACE = re.compile(
+    rf"^(?:(?:to|into|in|towards?) (?P<where>(?:the |a )?{_NOT_NOUN}[\w'-]+(?: [\w'-]+){{0,2}})|"
+    rf"(?P<article>(?:the |a ){_NOT_NOUN}[\w'-]+(?: [\w'-]+){{0,2}})|"
+    rf"(?P<bare>{_NOT_NOUN}[\w'-]+(?: [\w'-]+)?))$"
+)  # a bare name has at most two words: "living room", not "juggle three oranges"
+# Staying where the robot is: "wait here", "stay where you are until I'm back". The whole
+# command is a stop (`rules.is_stop`); after other clauses it asks for nothing more ("go to the
+# kitchen and wait there": the robot stays where the trip ends).
+STAY = re.compile(
+    r"^(?:(?:please|robot|just|now|ok|okay)\s+)*(?:stay|remain|wait)(?: right)?"
+    r"(?P<where> here| there| where you are| put| for me)?(?: for me)?"
+    r"(?: (?:until|till|til) .+)?(?:\s+please)?$"
 )
+
+
+def is_bare_noun_phrase(clause: str) -> bool:
+    """Whether a clause is only a noun phrase ("the blue ball", "the box to the kitchen"): a
+    clause that says no verb of its own."""
+    return bool(re.match(r"^(?:the|a|an|my|your|some)\s+", strip_lead(clause)))
 
 
 def elided(prev: Act, clause: str) -> Act | None:
     """The act of a verbless clause that continues `prev` ("..., then the kitchen"), or None."""
     c = strip_lead(clause)
+    if prev.kind == "go":
+        m = _NEXT_PLACE.match(c)
+        return (
+            Act("go", where=m.group("where") or m.group("article") or m.group("bare"))
+            if m
+            else None
+        )
     if prev.kind not in _ELIDED or not _NOUN_PHRASE.match(c):
         return None
-    if prev.kind == "go":
-        return Act("go", where=c)
     what, where = _split_where(c)
+    if prev.kind in ("give", "put"):  # "bring the cup to the kitchen, then the ball"
+        return replace(prev, what=np(what), where=where)
     return replace(prev, what=np(what), where=where, person=is_person(what), pronoun="")
 
 
@@ -359,16 +386,24 @@ def _carried_list(parts: list[str], guide: bool) -> tuple[list[Act], int] | None
     the kitchen"): one carry per object, each to the same place, and how many parts they use;
     None when the parts joined again are no such carry. The robot holds one thing at a time, so
     the objects go one after the other."""
-    for end in range(2, len(parts) + 1):
+    for end in range(len(parts), 1, -1):  # the longest list first
         act = read_clause(" and ".join(parts[:end]), guide=guide)
         if act is None or act.kind not in ("give", "put") or act.what is None:
             continue
         items = [np(x) for x in re.split(r"\s+and\s+", act.what)]
         if len(items) != end or any(x is None or not _NOUN_PHRASE.match(f"the {x}")
                                     for x in items):  # fmt: skip
-            return None
+            continue
         return [replace(act, what=x) for x in items], end
     return None
+
+
+def _is_motion(clause: str) -> bool:
+    """Whether a clause is an exact turn, drive or wait (`rules.parse_motion`, which reads
+    `is_return` from here: imported when first needed)."""
+    from synth_agent.core.reasoning.rules import parse_motion, parse_sidestep
+
+    return parse_motion(clause) is not None or parse_sidestep(clause) is not None
 
 
 def read(text: str) -> list[Act] | None:
@@ -390,8 +425,12 @@ def read(text: str) -> list[Act] | None:
             i += carried[1] - 1
             continue
         act = read_clause(clause, guide=guide)
+        if act is None and _is_motion(clause):
+            act = Act("motion", text=clause)  # "... and wait there 10 seconds", "turn left"
+        if act is None and acts and STAY.match(strip_lead(clause)):
+            act = Act("stay")  # "go to the kitchen and wait there": no step of its own
         if act is None and acts:
-            act = elided(acts[-1], clause)
+            act = elided(acts[-1], clause)  # last: "wait there" is no place
         if act is None:
             return None
         acts.append(act)

@@ -57,6 +57,7 @@ class ReasoningConfig:
     max_turn_deg: float = 720.0
     max_wait_s: float = 300.0
     default_drive_m: float = 0.5  # "move forward" with no distance
+    slow_speed: float = 0.5  # "slowly": the plan's fraction of motor control's speed limits
     max_steps: int = 12
     # Confirmation policy: steps that need the operator's "yes" before the plan is published.
     confirm_follow: bool = False
@@ -83,6 +84,8 @@ class ReasoningConfig:
             "default_drive_m", "confirm_timeout_s", "scene_max_age_s",
         )  # fmt: skip
         require_positive(self, *positive)
+        if not 0.05 <= self.slow_speed <= 1.0:
+            raise ValueError(f"slow_speed: expected 0.05..1, got {self.slow_speed!r}")
         if self.default_drive_m > self.max_drive_m:
             raise ValueError("default_drive_m: must not exceed max_drive_m")
         if not 0.0 <= self.min_intent_confidence <= 1.0:

@@ -46,11 +46,13 @@ from synth_agent.core.places import Places, normalize_name
 from synth_agent.core.reasoning import compose
 from synth_agent.core.reasoning.config import ReasoningConfig
 from synth_agent.core.reasoning.rules import (
+    Motion,
     capabilities,
     injection,
     is_stop,
     out_of_skill,
     parse_motion,
+    parse_sidestep,
     safety_violation,
     skipped_verbs,
 )
@@ -99,7 +101,7 @@ _CLAUSE_SKILLS: dict[str, tuple[str, ...]] = {
     "approach": ("approach",), "greet": ("say",), "answer": ("say",),
     "pick": ("pick",), "give": ("place",), "put": ("place",), "follow": ("follow",),
     "guide": ("guide",), "report": ("describe",), "return": ("navigate_to",),
-    "look": ("describe",),
+    "look": ("describe",), "stay": (), "motion": (),
 }  # fmt: skip
 # Clauses the clause reader leaves to the skeletons ("follow the person", "look around"), by
 # their first words: the steps that carry them out.
@@ -108,7 +110,17 @@ _CLAUSE_VERBS: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = (
     (re.compile(r"^(?:describe|look around|look at|inspect|examine|observe|check)\b"),
      ("describe",)),
     (re.compile(r"^(?:say|tell|ask)\b"), ("say", "describe")),
+    (re.compile(r"^(?:wait|stay|remain)\b"), ("wait",)),  # "wait until the door opens"
 )  # fmt: skip
+_WAIT_VERB = re.compile(r"^(?:wait|stay|remain)\b")
+
+
+@dataclass(frozen=True)
+class _TooFar:
+    """A motion beyond its configured limit: the skill and the refusal to say."""
+
+    skill: str
+    say: str
 
 
 @dataclass(frozen=True)
@@ -152,8 +164,13 @@ def plan_intent(plan: Plan) -> str:
     """The intent a plan carries out: that of its last action step (see eval/README.md), a
     trip back to the operator after it aside (`goal_steps`)."""
     steps = goal_steps(plan.steps)
+    while len(steps) > 1 and steps[-1].skill == "wait":
+        steps = steps[:-1]  # "go to the kitchen and wait there 10 s": the trip is the goal
     if not steps:
         return "other"
+    if (len(steps) >= 3 and [x.skill for x in steps[-3:]] == ["turn", "drive", "turn"]
+            and steps[-3].angle_deg == -steps[-1].angle_deg):  # fmt: skip
+        return "drive"  # a sideways move: turn, drive, turn back
     last = steps[-1].skill
     if last == "say" and any(s.skill == "describe" for s in steps[:-1]):
         return "describe"  # the answer reports what was perceived ("tell me how many ...")
@@ -178,6 +195,13 @@ def plan_intent(plan: Plan) -> str:
         "stop": "stop",
         "wait": "other",
     }[last]
+
+
+def _is_wait(act: compose.Act) -> bool:
+    if act.kind != "motion":
+        return False
+    mo = parse_motion(act.text)
+    return mo is not None and mo.skill == "wait"
 
 
 def carries_to_place(plan: Plan) -> bool:
@@ -231,14 +255,16 @@ def _short(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
-# How a plan is said to go: "slowly" runs it at SLOW_SPEED of the motor's limits (`Plan.speed`);
-# "quickly" cannot go beyond them and is answered so.
-SLOW_SPEED = 0.5
-_SLOWLY = re.compile(r"\b(?:slowly|slow|carefully|gently|cautiously|take it easy|easy does it)\b")
-_AT_SPEED = re.compile(
-    r"\b(?:at|with) (?:half|low|a low|reduced|a reduced|a slow|slow) (?:speed|pace)\b", re.I
+# How a plan is said to go: "slowly" runs it at `slow_speed` of the motor's limits
+# (`Plan.speed`); "quickly" cannot go beyond them and is answered so. Both are read off the
+# command before it is understood ("follow John slowly" follows John; "at half speed" is no
+# place).
+_SLOWLY = re.compile(
+    r"\b(?:slowly|slow|carefully|gently|cautiously|take it easy|easy does it|"
+    r"(?:at|with) (?:half|low|a low|reduced|a reduced|a slow|slow) (?:speed|pace))\b",
+    re.IGNORECASE,
 )
-_QUICKLY = re.compile(r"\b(?:quickly|fast|faster|quick|hurry|hurry up|rush|asap|speedy)\b")
+_QUICKLY = re.compile(r"\b(?:quickly|fast|faster|quick|hurry up|hurry|asap|speedily)\b", re.I)
 _SLOW_DOWN = re.compile(r"^(?:please )?(?:slow down|go slower|slower|not so fast)(?: please)?$")
 _MOVING = frozenset({"navigate_to", "drive", "turn", "find", "approach", "follow", "guide",
                      "pick", "place"})  # fmt: skip
@@ -269,6 +295,7 @@ class Reasoner:
         self.generator = generator  # generator.LMGenerator when cfg.generator == "lm"
         self.id_prefix = id_prefix[:40]
         self.model_note = ""  # why the language model's last answer was not used
+        self._pace: float | str | None = None  # the command's speed (`respond`): float or "quick"
         self._count = 0
         self.scene: Scene | None = None
         self.memory = Memory(
@@ -317,7 +344,12 @@ class Reasoner:
         return f"{self.id_prefix}{self._count}"
 
     def _make(
-        self, text: str, kind: str, say: str, steps: list[dict] | None = None, speed=None
+        self,
+        text: str,
+        kind: str,
+        say: str,
+        steps: list[dict] | None = None,
+        speed: float | None = None,
     ) -> Plan:
         return Plan(id=self._id(), command=text, type=kind, steps=steps or [],
                     say=_short(say, 480), speed=speed)  # fmt: skip
@@ -343,11 +375,11 @@ class Reasoner:
                 say = f"I couldn't fit {quoted} into the plan, so I'll leave that out. {say}"
         speed = None
         if kind == "plan" and any(st["skill"] in _MOVING for st in steps):
-            norm = normalize(text)
-            if _SLOWLY.search(norm):
-                speed = SLOW_SPEED
-                say = f"{say} Slowly: at half my usual speed."
-            elif _QUICKLY.search(norm):  # never silently: faster than the limits it is not
+            if isinstance(self._pace, float):
+                speed = self._pace
+                part = "half" if speed == 0.5 else f"{speed:.0%} of"
+                say = f"{say} Slowly: at {part} my usual speed."
+            elif self._pace == "quick":  # never silently: faster than the limits it is not
                 say = f"{say} I'll go at my usual speed; my safety limits set how fast that is."
         plan = self._make(text, kind, say, steps, speed)
         if kind == "plan":
@@ -370,14 +402,17 @@ class Reasoner:
         person = False
         needs: list[tuple[str, tuple[str, ...], str | None]] = []
         prev: compose.Act | None = None
+        unread = compose.read(text) is None  # else every clause was read (lists included)
         for clause in parts:
             if out_of_skill(clause):
                 continue  # a verb without a skill: `skipped_verbs` names it
             act = compose.read_clause(clause, guide=person)
-            if act is None and prev is not None:
+            motion = parse_motion(clause, self.cfg.default_drive_m)
+            if act is None and motion is None and prev is not None:
+                if compose.STAY.match(compose.strip_lead(clause)):
+                    continue  # "... and wait there": nothing to carry out
                 act = compose.elided(prev, clause)  # "..., then the kitchen"
             prev = act
-            motion = parse_motion(clause, self.cfg.default_drive_m)
             name = None
             if act is not None:
                 person = person or act.person
@@ -387,6 +422,10 @@ class Reasoner:
                 name = self._clause_name(act, need)
             elif motion is not None:
                 need = (motion.skill,)
+            elif unread and compose.is_bare_noun_phrase(clause):
+                # "the person to the kitchen" after "bring the cup": a thing named and not
+                # read, so no step can be known to carry it out
+                need = ("(unread)",)
             else:
                 bare = compose.strip_lead(clause)
                 need = next((skills for rx, skills in _CLAUSE_VERBS if rx.match(bare)), ())
@@ -423,13 +462,16 @@ class Reasoner:
     @staticmethod
     def _holds_goal(text: str, left: list[str]) -> bool:
         """Whether the clauses left out hold the command's main action: its goal (the last
-        clause, a trip back to the operator aside) or a carry anywhere (a cup left standing
-        while the robot goes on). Then the rest of the plan is not what was asked."""
+        clause, a trip back to the operator aside), a carry anywhere (a cup left standing
+        while the robot goes on) or a wait it cannot keep ("wait until the door opens, then
+        ..."). Then the rest of the plan is not what was asked."""
         parts = clauses(text)
         goal = next((c for c in reversed(parts) if not compose.is_return(c)), None)
         for clause in left:
             act = compose.read_clause(clause)
             if clause == goal or (act is not None and act.kind in ("give", "put")):
+                return True
+            if _WAIT_VERB.match(compose.strip_lead(clause)):
                 return True
         return False
 
@@ -504,9 +546,18 @@ class Reasoner:
     # --- the pipeline ----------------------------------------------------------------------
     def respond(self, text: str, now: float) -> Decision:
         """One response to one command (see the module docstring)."""
-        # "at half speed" says how, not where: read as "slowly", or the slot reader would take
-        # "half speed" for a place. The plan keeps the operator's words.
-        read_as = _AT_SPEED.sub("slowly", text)
+        # How fast is read off first and the rest understood without it ("follow John slowly"
+        # follows John, "at half speed" is no place). The plan keeps the operator's words.
+        self._pace = None
+        read_as = text
+        if not _SLOW_DOWN.match(normalize(text)):
+            if _SLOWLY.search(text):
+                self._pace = self.cfg.slow_speed
+                read_as = _SLOWLY.sub(" ", text)
+            elif _QUICKLY.search(text) and safety_violation(text) is None:
+                self._pace = "quick"  # ("as fast as you can" stays a refusal: kept whole)
+                read_as = _QUICKLY.sub(" ", text)
+            read_as = re.sub(r"\s+", " ", read_as).strip(" ,") or text
         d = self._respond(read_as, now)
         if read_as != text:
             d = replace(d, plan=d.plan.model_copy(update={"command": text}))
@@ -733,6 +784,8 @@ class Reasoner:
                 return self._decide(text, "clarify", "There is nothing to repeat yet.",
                                     "other", "memory")  # fmt: skip
             steps = [s.model_dump(exclude_none=True) for s in last.steps]
+            if self._pace is None:
+                self._pace = last.speed  # "again" after "... slowly": slowly again
             return self._decide(text, "plan", "Doing that again.", plan_intent(last),
                                 "memory", steps)  # fmt: skip
         back = re.compile(r"\b(?:go|come|head|return) back(?: there| to where you were)?\b")
@@ -820,23 +873,28 @@ class Reasoner:
         steps = [{"skill": "find", "object": obj}, {"skill": "approach", "object": obj}]
         return self._decide(text, "plan", f"Going up to the {obj}.", "find", "rules", steps)
 
-    def _exact_motion(self, text: str) -> Decision | None:
-        parts = clauses(text)
-        motions = [parse_motion(c, self.cfg.default_drive_m) for c in parts]
-        if not parts or any(mo is None for mo in motions):
-            return None  # mixed commands go to the classifier and slot filling
+    def _motion_steps(self, clause: str) -> tuple[list[dict], str] | _TooFar | None:
+        """The steps of one exact motion clause and how to say them; `_TooFar` when it is
+        beyond a limit; None when the clause is no exact motion. A sideways move ("move 30 cm
+        to the left") is a turn, a drive and a turn back: the base cannot move sideways."""
+        side = parse_sidestep(clause, self.cfg.default_drive_m)
+        if side is not None:
+            motions = [Motion("turn", 90.0 if side > 0 else -90.0, True),
+                       Motion("drive", abs(side), True),
+                       Motion("turn", -90.0 if side > 0 else 90.0, True)]  # fmt: skip
+        else:
+            mo = parse_motion(clause, self.cfg.default_drive_m)
+            if mo is None:
+                return None
+            motions = [mo]
         steps, says = [], []
         for mo in motions:
-            assert mo is not None
             limit = {"turn": self.cfg.max_turn_deg, "drive": self.cfg.max_drive_m,
                      "wait": self.cfg.max_wait_s}[mo.skill]  # fmt: skip
             unit = {"turn": "degrees", "drive": "m", "wait": "s"}[mo.skill]
             if abs(mo.value) > limit:
-                return self._decide(
-                    text, "refuse",
-                    f"I won't {mo.skill} {abs(mo.value):g} {unit}: my limit is {limit:g} {unit}.",
-                    mo.skill if mo.skill != "wait" else "other", "rules",
-                )  # fmt: skip
+                return _TooFar(mo.skill, f"I won't {mo.skill} {abs(mo.value):g} {unit}: "
+                                         f"my limit is {limit:g} {unit}.")  # fmt: skip
             if mo.skill == "turn":
                 steps.append({"skill": "turn", "angle_deg": round(mo.value, 3)})
                 says.append(f"turning {abs(mo.value):g} degrees "
@@ -848,7 +906,26 @@ class Reasoner:
             else:
                 steps.append({"skill": "wait", "seconds": round(mo.value, 3)})
                 says.append(f"waiting {mo.value:g} s")
+        say = ", then ".join(says)
+        if side is not None:
+            say = f"I can't move sideways, so {say}"
+        return steps, say
+
+    def _exact_motion(self, text: str) -> Decision | None:
+        parts = clauses(text)
+        read = [self._motion_steps(c) for c in parts]
+        if not parts or any(r is None for r in read):
+            return None  # mixed commands go to the classifier and slot filling
+        steps, says = [], []
+        for r in read:
+            if isinstance(r, _TooFar):
+                intent = r.skill if r.skill != "wait" else "other"
+                return self._decide(text, "refuse", r.say, intent, "rules")
+            steps += r[0]
+            says.append(r[1])
         kind = steps[-1]["skill"]
+        if parse_sidestep(parts[-1], self.cfg.default_drive_m) is not None:
+            kind = "drive"  # a sideways move ends with the turn back
         intent = kind if kind in ("turn", "drive") else "other"
         return self._decide(text, "plan", "OK, " + ", then ".join(says) + ".", intent, "rules",
                             steps)  # fmt: skip
@@ -874,8 +951,8 @@ class Reasoner:
         if re.search(r"\b(?:give|hand|pass) me\b", norm):
             return "bring", 1.0
         acts = compose.read(text)
-        while acts and len(acts) > 1 and acts[-1].kind == "return":
-            acts.pop()
+        while acts and len(acts) > 1 and (acts[-1].kind == "return" or _is_wait(acts[-1])):
+            acts.pop()  # "... and come back", "... and wait there 10 seconds": not the goal
         act = acts[-1] if acts else compose.read_clause(last, guide=False)
         if act is not None and act.kind == "guide":
             return "guide", 1.0
@@ -885,14 +962,20 @@ class Reasoner:
             known = self._known_object(act.what)
             if known and not _is_person(known):
                 return "find", 1.0
-        if act is not None and act.kind == "give" and not act.to_person:
-            return "bring", 1.0  # "take the cup to the bedroom": carrying it there
+        if act is not None and act.kind == "give":
+            return "bring", 1.0  # "take the cup to the bedroom", "give the cup to Anna"
         if act is not None and act.kind == "pick" and _PICK_VERB.match(compose.strip_lead(last)):
             return "pick", 1.0  # "go to the kitchen and pick up the cup": nothing to bring back
-        if acts and all(a.kind == "go" for a in acts):
-            return "navigate", 1.0  # "go to the bedroom, then the kitchen": trips only
+        if act is not None and act.kind == "go" and acts:
+            return "navigate", 1.0  # "go to the bedroom, then the kitchen", "turn, then go"
         if act is not None and act.kind == "look":
             return "describe", 1.0  # "go to the kitchen and look around"
+        if act is not None and act.kind == "motion":
+            if parse_sidestep(act.text) is not None:
+                return "drive", 1.0  # "... and step to the left"
+            mo = parse_motion(act.text, self.cfg.default_drive_m)
+            if mo is not None and mo.skill in ("turn", "drive"):
+                return mo.skill, 1.0  # "go to the kitchen and turn around"
         if act is not None and act.kind == "find" and not act.person:
             return "find", 1.0  # "find the cup and the ball", "..., then look for the box"
         if returning and act is not None and act.kind in ("go", "find", "pick"):
@@ -915,7 +998,19 @@ class Reasoner:
             return self._decide(text, "clarify",
                                 "I'm not sure what you want me to do. " + capabilities(),
                                 intent, "classifier", confidence=conf)  # fmt: skip
+        composed = self._compose(text, now)
+        if composed is not None and not isinstance(composed, str):
+            if len(composed) > self.cfg.max_steps:  # `_decide` asks instead of cutting it short
+                return self._decide(text, "plan", "", intent, "classifier", composed,
+                                    confidence=conf)  # fmt: skip
+            plan = self._make(text, "plan", "OK.", composed)
+            if carries_out(plan, intent):  # the classifier still judges what is wanted
+                say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
+                return self._decide(text, "plan", say, intent, "classifier", composed,
+                                    confidence=conf)  # fmt: skip
         build = getattr(self, f"_plan_{intent}", None)
+        if build is None and isinstance(composed, str):
+            return self._decide(text, "clarify", composed, intent, "world", confidence=conf)
         if build is None:  # stop/other/turn/drive without the words the rules need
             if intent == "other":
                 return self._decide(text, "refuse", "I can't do that. " + capabilities(),
@@ -924,14 +1019,6 @@ class Reasoner:
                                 "I'm not sure what you want me to do. " + capabilities(),
                                 intent, "classifier", confidence=conf)  # fmt: skip
         result = build(slots, norm, now)
-        composed = self._compose(text, now)
-        if composed is not None and not isinstance(composed, str):
-            steps = composed
-            plan = self._make(text, "plan", "OK.", steps)
-            if carries_out(plan, intent):  # the classifier still judges what is wanted
-                say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
-                return self._decide(text, "plan", say, intent, "classifier", steps,
-                                    confidence=conf)  # fmt: skip
         # The model only where the clause reader found no plan: on the held-out rows it lost
         # three step sequences the clause reader had right (82.8 % against 87.5 %).
         lm = self._from_lm(text, norm, intent, conf, now)
@@ -1061,8 +1148,10 @@ class Reasoner:
         acts = compose.read(text)
         if acts is None:
             return None
-        if len(acts) == 1 and acts[0].kind not in self._SINGLE_CLAUSE_ACTS:
-            return None
+        one = acts[0]
+        to_someone = one.kind == "give" and one.to_person and one.to != "operator"
+        if len(acts) == 1 and one.kind not in self._SINGLE_CLAUSE_ACTS and not to_someone:
+            return None  # (the skeleton's bring would bring it to the operator, not to Anna)
         steps: list[dict] = []
         obj = self.memory.held or self.memory.last_object  # what "it" refers to
         person: str | None = None  # who "them" refers to
@@ -1232,6 +1321,17 @@ class Reasoner:
                     return None
                 steps += guide
                 person = guide[-1].get("person", person)
+            elif k == "motion":  # "go to the kitchen and wait there 10 seconds"
+                moved = self._motion_steps(act.text)
+                if moved is None:
+                    return None
+                if isinstance(moved, _TooFar):
+                    return moved.say + " Could you say it with less?"
+                steps += moved[0]
+            elif k == "stay":
+                if act is not acts[-1]:  # "wait there and come back": for how long?
+                    return "How long should I wait there before I go on?"
+                # "... and wait there": the robot stays where the steps before leave it
             elif k == "look":
                 name = self._known_object(act.what)  # "look at the cup": find it first
                 if name is not None and not _is_person(name):

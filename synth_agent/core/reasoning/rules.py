@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from synth_agent.core.reasoning.compose import is_return
+from synth_agent.core.reasoning.compose import STAY, is_return
 from synth_agent.core.reasoning.text import clauses, normalize, parse_number
 
 _FILLER = {
@@ -41,13 +41,6 @@ _STOP_PHRASES = re.compile(
     r"that'?s enough|enough|stop stop|whoa|woah|emergency stop|e stop"
     r")(?:\s+(?:please|robot|now|right now|immediately|at once|it|there))*$"
 )
-# Staying where it is: a stop by another name ("wait here", "stay where you are until I'm
-# back"). A bare "wait" is not one: "wait, go to the kitchen instead" changes the command.
-_STAY = re.compile(
-    r"^(?:(?:please|robot|just|now|ok|okay)\s+)*(?:stay|remain|wait)(?: right)?"
-    r"(?P<where> here| there| where you are| put| for me)?(?: for me)?"
-    r"(?: (?:until|till|til) .+)?(?:\s+please)?$"
-)
 _NOT_STOP = re.compile(r"\b(?:don'?t|do not|never|without)\s+(?:stop|halt|cancel)\b|\bstop by\b")
 
 
@@ -56,11 +49,14 @@ def is_stop(text: str) -> bool:
     norm = normalize(text)
     if not norm or _NOT_STOP.search(norm):
         return False
+    # Staying is a stop when it is the whole command ("wait here", "stay where you are until
+    # I'm back"); a bare "wait" is not ("wait, go to the kitchen instead" changes the command).
+    parts = [c for c in clauses(text) if c not in _FILLER]
+    stay = STAY.match(parts[0]) if len(parts) == 1 else None
+    if stay and (stay.group("where") or parts[0].split()[-1] != "wait"):
+        return True
     for clause in clauses(text) or [norm]:
         if _STOP_PHRASES.match(clause):
-            return True
-        stay = _STAY.match(clause)
-        if stay and (stay.group("where") or not clause.split()[-1] == "wait"):
             return True
         toks = clause.split()
         if toks and any(t in _STOP_CORE for t in toks):
@@ -130,19 +126,28 @@ _TIMES = {"once": 1, "twice": 2, "thrice": 3}
 
 
 def _times(toks: list[str]) -> int:
-    """How many times a motion is asked for: "twice", "three times" (1 when not said)."""
+    """How many times a motion is asked for: "twice", "three times", "3x" (1 when not said;
+    any count: the motion's limit then refuses what is too much)."""
     for i, t in enumerate(toks):
         if t in _TIMES:
             return _TIMES[t]
+        m = re.fullmatch(r"(\d+)x", t)
+        if m:
+            return max(1, int(m.group(1)))
         if t == "times" and i > 0:
-            num = parse_number(toks[i - 1 : i])
-            if num is not None and num[0] == int(num[0]) and 1 <= num[0] <= 10:
+            j = i - 1
+            while j > 0 and parse_number(toks[j - 1 : i]) is not None:
+                j -= 1  # "twenty five times"
+            num = parse_number(toks[j:i])
+            if num is not None and num[0] == int(num[0]) and num[0] >= 1:
                 return int(num[0])
     return 1
 
 
-def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
-    """An exact turn/drive/wait in one clause, or None when the clause is not one."""
+_SIDE_VERB = re.compile(r"^(?:move|step|go|shift|slide|strafe|sidestep|side step|scoot|drive)\b")
+
+
+def _lead_stripped(clause: str) -> list[str]:
     toks = normalize(clause).split()
     while toks and toks[0] in ("please", "robot", "now", "then", "and", "could", "can", "would"):
         toks = toks[1:]
@@ -150,6 +155,33 @@ def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
         toks = toks[1:]
     if toks[:1] == ["please"]:
         toks = toks[1:]
+    return toks
+
+
+def parse_sidestep(clause: str, default_drive_m: float = 0.5) -> float | None:
+    """Metres to move sideways (left +) for "move 30 cm to the left", "strafe right", or None.
+    A differential-drive base cannot: the caller turns, drives and turns back."""
+    toks = _lead_stripped(clause)
+    text = " ".join(toks)
+    if not _SIDE_VERB.match(text) or _TURN_VERB.match(text):
+        return None
+    side = re.search(r"\b(?:to (?:the|your) |towards? (?:the |your )?)?(left|right)\b", text)
+    if side is None or re.search(r"\b(?:forward|forwards|ahead|back|backwards?)\b", text):
+        return None
+    dist = _quantity(toks, _UNITS_M)
+    if dist is None:
+        if not re.match(r"^(?:strafe|sidestep|side step|step|shift|slide|scoot)\b", text):
+            return None  # "go left" is a turn-and-go left to the planner, not a sidestep
+        dist = default_drive_m
+    return abs(dist) if side.group(1) == "left" else -abs(dist)
+
+
+def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
+    """An exact turn/drive/wait in one clause, or None when the clause is not one (a sideways
+    move is not: `parse_sidestep`)."""
+    if parse_sidestep(clause, default_drive_m) is not None:
+        return None
+    toks = _lead_stripped(clause)
     text = " ".join(toks)
     if not text:
         return None
@@ -204,6 +236,7 @@ def parse_motion(clause: str, default_drive_m: float = 0.5) -> Motion | None:
             explicit = False
         else:
             explicit = True
+        dist *= _times(toks)  # "drive forward 1 meter three times"
         return Motion("drive", -abs(dist) if backward else dist, explicit)
     if re.match(r"^(?:wait|pause|stay|hold on|sit tight)\b", text):
         secs = _quantity(toks, _UNITS_S)
