@@ -661,3 +661,16 @@ def test_a_wait_the_robot_cannot_keep_is_asked_about_before_moving(text, asked):
 def test_a_thing_named_but_not_read_is_never_dropped_silently():
     d = respond("bring the red cup and the person to the kitchen", "bring")
     assert d.plan.type != "plan" or "“the person to the kitchen”" in d.plan.say, d.plan
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("visit the kitchen", [(NAV, "kitchen")]),
+     ("take a look at the red cup", [("find", "red cup"), ("describe",)]),
+     ("have a closer look at the blue ball", [("find", "blue ball"), ("describe",)])],
+)  # fmt: skip
+def test_single_clause_visits_and_looks(text, want):
+    # Before: "Where should I go?" and "I don't know what “look” looks like".
+    d = respond(text, "navigate" if want[0][0] == NAV else "describe")
+    assert d.plan.type == "plan", d.plan.say
+    assert steps(d) == want

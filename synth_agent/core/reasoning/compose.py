@@ -275,7 +275,8 @@ def read_clause(clause: str, guide: bool = True) -> Act | None:
 
 # "look around", "take a look", "look at the window": look and say what is seen (`describe`).
 _LOOK = re.compile(
-    r"^(?:(?:have|take) a look(?: around)?|look around|look (?:at|over) (?P<what>.+))$"
+    r"^(?:(?:have|take) a look(?: around)?|look around|"
+    r"(?:(?:have|take) a (?:closer )?look|look) (?:at|over) (?P<what>.+))$"
 )
 # "approach the cup", "get close to the box": go up to a thing (find, then approach it). A bare
 # "go to X" stays a `go`: there a place is meant, and an object after it is asked about.

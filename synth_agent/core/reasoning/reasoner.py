@@ -1139,7 +1139,7 @@ class Reasoner:
     # --- clause by clause ------------------------------------------------------------------
     # Which single-clause acts the composer plans better than the skeletons do (a multi-clause
     # command is always tried): reports about another place, described people.
-    _SINGLE_CLAUSE_ACTS = frozenset({"report", "follow", "meet", "greet", "guide"})
+    _SINGLE_CLAUSE_ACTS = frozenset({"report", "follow", "meet", "greet", "guide", "look"})
 
     def _compose(self, text: str, now: float) -> list[dict] | str | None:
         """Steps for a command read clause by clause (`compose.py`); a question when a clause
@@ -1150,7 +1150,12 @@ class Reasoner:
             return None
         one = acts[0]
         to_someone = one.kind == "give" and one.to_person and one.to != "operator"
-        if len(acts) == 1 and one.kind not in self._SINGLE_CLAUSE_ACTS and not to_someone:
+        visit = one.kind == "go" and compose.strip_lead(normalize(text)).startswith("visit ")
+        if (
+            len(acts) == 1
+            and one.kind not in self._SINGLE_CLAUSE_ACTS
+            and not (to_someone or visit)
+        ):
             return None  # (the skeleton's bring would bring it to the operator, not to Anna)
         steps: list[dict] = []
         obj = self.memory.held or self.memory.last_object  # what "it" refers to
