@@ -192,7 +192,10 @@ def test_guiding_from_an_unknown_spot_searches_instead_of_asking():
 
 def test_a_guide_plan_is_said_and_validated():
     d = respond("escort Marta to the hallway", "other")
-    assert "show marta the way to the hallway" in d.plan.say
+    assert "show Marta the way to the hallway" in d.plan.say  # the name as written
+    assert "show marta the way" in respond("escort marta to the hallway", "other").plan.say
+    assert "show the visitor the way" in respond("escort the visitor to the hallway",
+                                                 "other").plan.say  # fmt: skip
     assert d.plan.steps[-1].model_dump() == {"skill": "guide", "place": "hallway",
                                              "person": "marta"}  # fmt: skip
 
@@ -674,3 +677,15 @@ def test_single_clause_visits_and_looks(text, want):
     d = respond(text, "navigate" if want[0][0] == NAV else "describe")
     assert d.plan.type == "plan", d.plan.say
     assert steps(d) == want
+
+
+def test_what_the_robot_says_back_reads_naturally():
+    # Before: "find the anna", "turn -90 degrees", and "... and wait there" unmentioned.
+    assert (
+        "find Anna, then approach the person" in respond("give the box to Anna", "bring").plan.say
+    )
+    say = respond("go to the kitchen and step to the left", "drive").plan.say
+    assert "turn 90 degrees left, then drive 0.5 m forward, then turn 90 degrees right" in say
+    assert respond("go to the kitchen and wait there", "navigate").plan.say == (
+        "OK: go to the kitchen. Then I'll stay there."
+    )

@@ -1005,7 +1005,10 @@ class Reasoner:
                                     confidence=conf)  # fmt: skip
             plan = self._make(text, "plan", "OK.", composed)
             if carries_out(plan, intent):  # the classifier still judges what is wanted
-                say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
+                say = "OK: " + ", then ".join(_describe_step(s, text) for s in plan.steps) + "."
+                parts = clauses(text)
+                if len(parts) > 1 and compose.STAY.match(compose.strip_lead(parts[-1])):
+                    say += " Then I'll stay there."  # "... and wait there": said, not dropped
                 return self._decide(text, "plan", say, intent, "classifier", composed,
                                     confidence=conf)  # fmt: skip
         build = getattr(self, f"_plan_{intent}", None)
@@ -1066,7 +1069,7 @@ class Reasoner:
             # The classifier is the better judge of what is wanted (measured).
             self.model_note = f"its plan would {plan_intent(plan)}, the command asks to {intent}"
             return None
-        say = "OK: " + ", then ".join(_describe_step(s) for s in plan.steps) + "."
+        say = "OK: " + ", then ".join(_describe_step(s, text) for s in plan.steps) + "."
         return self._decide(text, "plan", say, plan_intent(plan), "lm", steps, confidence=conf)
 
     def validate_steps(self, raw: list[dict], norm: str, now: float) -> list[dict] | None:
@@ -1615,23 +1618,34 @@ class Reasoner:
         )
 
 
-def _describe_step(s) -> str:
+def _describe_step(s, command: str = "") -> str:
+    """One step for the operator's ear. A name the command wrote with a capital ("Anna") is
+    said without "the" and with its capital."""
+
+    def called(name: str) -> str:
+        m = re.search(rf"\b({re.escape(name)})\b", command, re.IGNORECASE)
+        if m and " " not in name and m.group(1)[:1].isupper():
+            return m.group(1)
+        return f"the {name}"
+
     k = s.skill
     if k == "navigate_to":
         return "come back to you" if s.place == "operator" else f"go to {_the(s.place)}"
     if k in ("find", "pick", "approach"):
-        return f"{k} the {s.object}"
+        return f"{k} {called(s.object)}"
     if k == "follow":
-        return f"follow the {s.target}"
+        return f"follow {called(s.target)}"
     if k == "guide":
-        who = "the person" if s.person == "person" else s.person
+        who = called(s.person)  # "the visitor", "Marta"; a name typed in lower case stays bare
+        if who.startswith("the ") and " " not in s.person and not compose.is_person(s.person):
+            who = s.person
         return f"show {who} the way to {_the(s.place)}"
     if k == "say":
         return f"say “{_short(s.text, 40)}”"
     if k == "turn":
-        return f"turn {s.angle_deg:g} degrees"
+        return f"turn {abs(s.angle_deg):g} degrees {'left' if s.angle_deg >= 0 else 'right'}"
     if k == "drive":
-        return f"drive {s.distance_m:g} m"
+        return f"drive {abs(s.distance_m):g} m {'forward' if s.distance_m >= 0 else 'backward'}"
     if k == "wait":
         return f"wait {s.seconds:g} s"
     return {"place": "put it down", "describe": "look and describe"}.get(k, k)
