@@ -340,12 +340,14 @@ def _guide(c: str) -> Act | None:
 # noun phrase repeats the verb of the clause before it, for acts whose one argument it can be.
 _ELIDED = frozenset({"go", "find", "approach", "pick", "give", "put"})
 _NOT_NOUN = r"(?!.*\b(?:is|are|was|were|be|been|should|will|would|can|could|must|do|does|did|has|have|had|to)\b)"  # noqa: E501
-_NOUN_PHRASE = re.compile(rf"^(?:the|a|an|my|your|some)\s+{_NOT_NOUN}[\w' -]+$")
+_NOUN_START = r"^(?:the|a|an|my|your|some)\s+"  # how a clause without a verb begins
+_NOUN_PHRASE = re.compile(rf"{_NOUN_START}{_NOT_NOUN}[\w' -]+$")
 # After a trip, a place without its article or with its preposition: "go to the kitchen and
 # bedroom", "go to the bedroom then to the kitchen", "... and then in the bathroom".
+_PLACE_3 = rf"{_NOT_NOUN}[\w'-]+(?: [\w'-]+){{0,2}}"  # one to three words, no verb
 _NEXT_PLACE = re.compile(
-    rf"^(?:(?:to|into|in|towards?) (?P<where>(?:the |a )?{_NOT_NOUN}[\w'-]+(?: [\w'-]+){{0,2}})|"
-    rf"(?P<article>(?:the |a ){_NOT_NOUN}[\w'-]+(?: [\w'-]+){{0,2}})|"
+    rf"^(?:(?:to|into|in|towards?) (?P<where>(?:the |a )?{_PLACE_3})|"
+    rf"(?P<article>(?:the |a ){_PLACE_3})|"
     rf"(?P<bare>{_NOT_NOUN}[\w'-]+(?: [\w'-]+)?))$"
 )  # a bare name has at most two words: "living room", not "juggle three oranges"
 # Staying where the robot is: "wait here", "stay where you are until I'm back". The whole
@@ -361,7 +363,7 @@ STAY = re.compile(
 def is_bare_noun_phrase(clause: str) -> bool:
     """Whether a clause is only a noun phrase ("the blue ball", "the box to the kitchen"): a
     clause that says no verb of its own."""
-    return bool(re.match(r"^(?:the|a|an|my|your|some)\s+", strip_lead(clause)))
+    return bool(re.match(_NOUN_START, strip_lead(clause)))
 
 
 def elided(prev: Act, clause: str) -> Act | None:

@@ -103,6 +103,7 @@ _CLAUSE_SKILLS: dict[str, tuple[str, ...]] = {
     "guide": ("guide",), "report": ("describe",), "return": ("navigate_to",),
     "look": ("describe",), "stay": (), "motion": (),
 }  # fmt: skip
+_WAIT_VERB = re.compile(r"^(?:wait|stay|remain)\b")
 # Clauses the clause reader leaves to the skeletons ("follow the person", "look around"), by
 # their first words: the steps that carry them out.
 _CLAUSE_VERBS: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = (
@@ -110,9 +111,8 @@ _CLAUSE_VERBS: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = (
     (re.compile(r"^(?:describe|look around|look at|inspect|examine|observe|check)\b"),
      ("describe",)),
     (re.compile(r"^(?:say|tell|ask)\b"), ("say", "describe")),
-    (re.compile(r"^(?:wait|stay|remain)\b"), ("wait",)),  # "wait until the door opens"
+    (_WAIT_VERB, ("wait",)),  # "wait until the door opens"
 )  # fmt: skip
-_WAIT_VERB = re.compile(r"^(?:wait|stay|remain)\b")
 
 
 @dataclass(frozen=True)

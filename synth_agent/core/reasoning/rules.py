@@ -51,11 +51,12 @@ def is_stop(text: str) -> bool:
         return False
     # Staying is a stop when it is the whole command ("wait here", "stay where you are until
     # I'm back"); a bare "wait" is not ("wait, go to the kitchen instead" changes the command).
-    parts = [c for c in clauses(text) if c not in _FILLER]
-    stay = STAY.match(parts[0]) if len(parts) == 1 else None
-    if stay and (stay.group("where") or parts[0].split()[-1] != "wait"):
+    parts = clauses(text)
+    said = [c for c in parts if c not in _FILLER]
+    stay = STAY.match(said[0]) if len(said) == 1 else None
+    if stay and (stay.group("where") or said[0].split()[-1] != "wait"):
         return True
-    for clause in clauses(text) or [norm]:
+    for clause in parts or [norm]:
         if _STOP_PHRASES.match(clause):
             return True
         toks = clause.split()
