@@ -11,6 +11,7 @@ import math
 import time
 
 import pytest
+from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64, String
@@ -80,6 +81,30 @@ def test_drive_then_turn_in_the_simulator(robot):
     _, _, yaw2 = pose(truth)
     turned = math.degrees(math.remainder(yaw2 - yaw1, 2 * math.pi))
     assert turned == pytest.approx(90.0, abs=3.0)
+
+
+def test_a_slow_plan_drives_at_its_fraction_of_the_limit(robot, probe):
+    """A plan's `speed` reaches the controller through agent/plan: every command motor
+    control sends is within half its 0.4 m/s, and the drive still ends where asked; the
+    same drive at full speed goes faster (so the bound tells the two apart)."""
+    plans, truth, status = robot
+    cmds = probe.subscribe(Twist, contract.AGENT_CMD_VEL.name, profile(contract.AGENT_CMD_VEL))
+    peaks = {}
+    for plan_id, speed in (("slow", 0.5), ("full", None)):
+        x0, y0, _ = pose(truth)
+        n = len(cmds)
+        plan = {"id": plan_id, "command": plan_id, "type": "plan",
+                "steps": [{"skill": "drive", "distance_m": 0.6}]}  # fmt: skip
+        if speed is not None:
+            plan["speed"] = speed
+        plans.publish(String(data=json.dumps(plan)))
+        assert plan_end(status, plan_id)["state"] == "succeeded"
+        fresh(truth)
+        x1, y1, _ = pose(truth)
+        assert math.hypot(x1 - x0, y1 - y0) == pytest.approx(0.6, abs=0.03)
+        peaks[plan_id] = max(abs(c.linear.x) for c in cmds[n:])
+    assert peaks["slow"] <= 0.5 * 0.4 + 1e-6, peaks
+    assert peaks["full"] > 0.3, peaks
 
 
 def test_cancel_stops_the_robot(robot, probe):
